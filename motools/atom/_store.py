@@ -1,0 +1,321 @@
+"""The content-addressed AtomStore, over any `pyarrow.fs` filesystem.
+
+Layout under the root (a local folder, `s3://bucket/prefix`, `gs://...`, a shared path):
+
+    blobs/ab/<sha256>     file contents, stored once by content hash
+    atoms/<atom id>.json  one AtomRecord per atom: content digest, file manifest, metadata, provenance
+    steps/<cache key>.json  one record per successful cached step run (lets `cache rebuild` work)
+    tmp/                  temporary names; every write goes here first and is renamed into place
+
+The store is the source of truth; the Ledger (SQLite) is an index over it. Writes are ordered blobs ->
+atom record -> step record -> Ledger, so a crash at any point leaves only unreferenced-but-valid files,
+and a rerun rewrites the same content-addressed names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pyarrow.fs as pafs
+from pydantic import BaseModel, Field
+
+from motools import _hashing
+from motools._errors import AtomNotFoundError, CorruptAtomError, UserError
+from motools.atom._ids import check_atom_id, check_atom_type
+
+
+class FileEntry(BaseModel):
+    """One file of an atom: its blob hash and size."""
+
+    sha256: str
+    size: int
+
+
+class Provenance(BaseModel):
+    """Who and what first produced an atom. Not part of the atom id."""
+
+    user: str | None = None
+    created_at: float = Field(default_factory=time.time)
+    made_from: dict[str, str] = Field(default_factory=dict)
+    step: str | None = None
+    cache_key: str | None = None
+    run_id: str | None = None
+    output_name: str | None = None
+
+
+class AtomRecord(BaseModel):
+    """The persisted description of an atom (atoms/<id>.json)."""
+
+    id: str
+    type: str
+    content_digest: str
+    files: dict[str, FileEntry] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    provenance: Provenance = Field(default_factory=Provenance)
+
+
+def compute_atom_id(atom_type: str, content_digest: str, metadata: dict[str, Any]) -> str:
+    """`<type>-sha256(type + content + metadata)`; see docs/hashing.md."""
+    payload = {"type": atom_type, "content": content_digest, "metadata": metadata}
+    return f"{atom_type}-{_hashing.digest(_hashing.ATOM_TAG, payload)}"
+
+
+def tree_digest(files: dict[str, FileEntry]) -> str:
+    """Digest of a file tree: relative paths and their content hashes."""
+    return _hashing.digest(_hashing.TREE_TAG, {p: f.sha256 for p, f in files.items()})
+
+
+def _resolve_root(root: str | os.PathLike[str]) -> tuple[pafs.FileSystem, str, str]:
+    root_str = os.fspath(root)
+    if "://" not in root_str:
+        local = str(Path(root_str).expanduser().resolve())
+        return pafs.LocalFileSystem(), local, local
+    if root_str.startswith("s3://") and os.environ.get("MOTOOLS_S3_ENDPOINT"):
+        # S3-compatible servers (MinIO, moto) need an endpoint that a plain URI cannot carry.
+        bucket_path = root_str[len("s3://") :].rstrip("/")
+        fs = pafs.S3FileSystem(endpoint_override=os.environ["MOTOOLS_S3_ENDPOINT"])
+        return fs, bucket_path, root_str.rstrip("/")
+    try:
+        fs, path = pafs.FileSystem.from_uri(root_str)
+    except Exception as exc:  # pyarrow raises several types for bad URIs
+        raise UserError(f"store root {root_str!r} is not a usable filesystem URI: {exc}") from exc
+    return fs, path.rstrip("/"), root_str.rstrip("/")
+
+
+class AtomStore:
+    """Content-addressed storage of atoms and blobs under one root.
+
+    Args:
+        root: A local folder or any URI `pyarrow.fs` understands (`s3://bucket/prefix`).
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.fs, self._base, self.uri = _resolve_root(root)
+        self.is_local = isinstance(self.fs, pafs.LocalFileSystem)
+        self._made_dirs: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"AtomStore({self.uri!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Ray ships the store to workers by its URI; filesystems do not all pickle.
+        return (AtomStore, (self.uri,))
+
+    # ---- paths -------------------------------------------------------------------------------
+    def _path(self, *parts: str) -> str:
+        return "/".join([self._base, *parts])
+
+    @property
+    def local_root(self) -> Path | None:
+        """The root as a local Path, or None for remote stores."""
+        return Path(self._base) if self.is_local else None
+
+    @property
+    def ledger_path(self) -> Path:
+        """Where the SQLite Ledger of this store lives (on the head node for remote stores)."""
+        if override := os.environ.get("MOTOOLS_LEDGER"):
+            return Path(override)
+        if self.local_root is not None:
+            return self.local_root / "ledger.sqlite"
+        name = _hashing.digest("motools.ledger-path.v1", self.uri)[:16]
+        return Path(".motools") / f"ledger-{name}.sqlite"
+
+    def _blob_path(self, sha: str) -> str:
+        return self._path("blobs", sha[:2], sha)
+
+    def _atom_path(self, atom_id: str) -> str:
+        return self._path("atoms", f"{check_atom_id(atom_id)}.json")
+
+    def _step_path(self, key: str) -> str:
+        if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+            raise UserError(f"invalid cache key {key!r}: expected 64 hex digits")
+        return self._path("steps", f"{key}.json")
+
+    # ---- raw io ------------------------------------------------------------------------------
+    def _exists(self, path: str) -> bool:
+        return bool(self.fs.get_file_info(path).type != pafs.FileType.NotFound)
+
+    def _ensure_dir(self, path: str) -> None:
+        if path not in self._made_dirs:
+            self.fs.create_dir(path, recursive=True)
+            self._made_dirs.add(path)
+
+    def _write_atomic(self, path: str, data: bytes) -> None:
+        """Write under a temporary name, then rename: readers never see half a file."""
+        self._ensure_dir(self._path("tmp"))
+        self._ensure_dir(path.rsplit("/", 1)[0])
+        tmp = self._path("tmp", f"{uuid.uuid4().hex}.part")
+        try:
+            with self.fs.open_output_stream(tmp) as out:
+                out.write(data)
+            self.fs.move(tmp, path)
+        except BaseException:
+            try:
+                self.fs.delete_file(tmp)
+            except Exception:
+                pass
+            raise
+
+    def _read(self, path: str) -> bytes:
+        with self.fs.open_input_stream(path) as f:
+            return bytes(f.read())
+
+    # ---- blobs -------------------------------------------------------------------------------
+    def put_blob(self, data: bytes) -> FileEntry:
+        """Store bytes under their sha256 (once) and return their entry."""
+        sha = _hashing.sha256_bytes(data)
+        path = self._blob_path(sha)
+        if not self._exists(path):
+            self._write_atomic(path, data)
+        return FileEntry(sha256=sha, size=len(data))
+
+    def put_blob_file(self, local_path: str | os.PathLike[str]) -> FileEntry:
+        """Store a local file's bytes as a blob."""
+        return self.put_blob(Path(local_path).read_bytes())
+
+    def get_blob(self, sha: str) -> bytes:
+        """Read a blob and verify its hash; raises CorruptAtomError on mismatch."""
+        path = self._blob_path(sha)
+        if not self._exists(path):
+            raise CorruptAtomError(f"blob {sha} is missing from store {self.uri}")
+        data = self._read(path)
+        actual = _hashing.sha256_bytes(data)
+        if actual != sha:
+            raise CorruptAtomError(
+                f"blob {sha} in store {self.uri} is corrupt: its content hashes to {actual}"
+            )
+        return data
+
+    # ---- atoms -------------------------------------------------------------------------------
+    def has_atom(self, atom_id: str) -> bool:
+        """True if the store holds a record for this id."""
+        return self._exists(self._atom_path(atom_id))
+
+    def put_atom(
+        self,
+        atom_type: str,
+        content_digest: str,
+        files: dict[str, FileEntry],
+        metadata: dict[str, Any],
+        provenance: Provenance,
+    ) -> AtomRecord:
+        """Record an atom whose blobs are already stored. The first producer's provenance wins."""
+        check_atom_type(atom_type)
+        metadata = _hashing.to_plain(metadata)
+        atom_id = compute_atom_id(atom_type, content_digest, metadata)
+        if self.has_atom(atom_id):
+            return self.get_atom_record(atom_id)
+        record = AtomRecord(
+            id=atom_id,
+            type=atom_type,
+            content_digest=content_digest,
+            files=files,
+            metadata=metadata,
+            provenance=provenance,
+        )
+        self._write_atomic(self._atom_path(atom_id), record.model_dump_json().encode())
+        return record
+
+    def get_atom_record(self, atom_id: str) -> AtomRecord:
+        """Read and verify an atom record (its id must match its content)."""
+        path = self._atom_path(atom_id)
+        if not self._exists(path):
+            raise AtomNotFoundError(f"atom {atom_id} not found in store {self.uri}")
+        try:
+            record = AtomRecord.model_validate_json(self._read(path))
+        except ValueError as exc:
+            raise CorruptAtomError(f"atom record {atom_id} in {self.uri} is unreadable") from exc
+        expected = compute_atom_id(record.type, record.content_digest, record.metadata)
+        if record.id != atom_id or expected != atom_id:
+            raise CorruptAtomError(f"atom record {atom_id} in {self.uri} does not match its id")
+        return record
+
+    def iter_atom_ids(self) -> list[str]:
+        """Every atom id in the store (for maintenance: rebuild, gc, verify)."""
+        selector = pafs.FileSelector(self._path("atoms"), allow_not_found=True)
+        return sorted(
+            info.base_name[: -len(".json")]
+            for info in self.fs.get_file_info(selector)
+            if info.base_name.endswith(".json")
+        )
+
+    def materialize(self, atom_id: str) -> Path:
+        """A local folder holding the atom's files, verified once against their hashes."""
+        record = self.get_atom_record(atom_id)
+        if self.local_root is not None:
+            cache_root = self.local_root / "materialized"
+        else:
+            cache_root = Path(
+                os.environ.get("MOTOOLS_CACHE_DIR", Path.home() / ".cache" / "motools")
+            ) / "materialized"
+        target = cache_root / atom_id
+        if target.exists():
+            return target
+        cache_root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{atom_id[:20]}-", dir=cache_root))
+        try:
+            for rel, entry in record.files.items():
+                dest = staging / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(self.get_blob(entry.sha256))
+            os.replace(staging, target)
+        except OSError:
+            # Another process materialized it first: theirs is identical.
+            if not target.exists():
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+    # ---- step records (the rebuildable part of the cache index) ---------------------------
+    def put_step_record(self, key: str, record: dict[str, Any]) -> None:
+        """Persist the record of a successful step run under its cache key."""
+        self._write_atomic(self._step_path(key), _hashing.canonical_json(record))
+
+    def get_step_record(self, key: str) -> dict[str, Any] | None:
+        """The stored step record for a cache key, or None."""
+        path = self._step_path(key)
+        if not self._exists(path):
+            return None
+        return dict(json.loads(self._read(path)))
+
+    def iter_step_records(self) -> list[dict[str, Any]]:
+        """Every stored step record (for `cache rebuild`)."""
+        selector = pafs.FileSelector(self._path("steps"), allow_not_found=True)
+        return [
+            dict(json.loads(self._read(info.path)))
+            for info in self.fs.get_file_info(selector)
+            if info.base_name.endswith(".json")
+        ]
+
+
+_stores: dict[str, AtomStore] = {}
+_stores_lock = threading.Lock()
+
+
+def default_store_root() -> str:
+    """`MOTOOLS_STORE` if set, else `.motools` in the working directory."""
+    return os.environ.get("MOTOOLS_STORE") or ".motools"
+
+
+def get_store(root: str | os.PathLike[str] | AtomStore | None = None) -> AtomStore:
+    """The AtomStore for `root` (default: `default_store_root()`), one instance per root."""
+    if isinstance(root, AtomStore):
+        return root
+    root_str = os.fspath(root) if root is not None else default_store_root()
+    if "://" not in root_str:
+        root_str = str(Path(root_str).expanduser().resolve())
+    with _stores_lock:
+        store = _stores.get(root_str)
+        if store is None:
+            store = _stores[root_str] = AtomStore(root_str)
+        return store

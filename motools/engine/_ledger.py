@@ -1,0 +1,193 @@
+"""The Ledger: cache index + provenance log + run records + leases, in SQLite (WAL).
+
+Every mutation is committed before the method returns, so a killed process loses nothing it was
+told was saved. Methods are batched (`lookup_many`, `commit`) and idempotent (re-sending a commit
+changes nothing), because a Ray actor retries calls that were in flight when it restarted.
+
+The AtomStore stays the source of truth: `rebuild_from_store` recreates the cache index and the
+atom producers from the store's step records alone.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from motools.engine._records import RunRecord, StepRun
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cache (
+    key TEXT PRIMARY KEY, step TEXT NOT NULL, outputs TEXT NOT NULL,
+    step_run_id TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS step_runs (
+    id TEXT PRIMARY KEY, run_id TEXT NOT NULL, plan_id TEXT NOT NULL, key TEXT, step TEXT NOT NULL,
+    status TEXT NOT NULL, started_at REAL NOT NULL, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS step_runs_run ON step_runs(run_id);
+CREATE INDEX IF NOT EXISTS step_runs_key ON step_runs(key);
+CREATE TABLE IF NOT EXISTS atom_producers (atom_id TEXT PRIMARY KEY, step_run_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, started_at REAL NOT NULL, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL);
+"""
+
+# SQLite caps the number of bound parameters per statement; chunk IN (...) queries below it.
+_CHUNK = 500
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+class Ledger:
+    """The cache index and provenance log of one store.
+
+    Args:
+        path: The SQLite file; created with its folder if missing.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk before we reply (NORMAL could lose the last commits on power loss).
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=60000")
+        with self._db:
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
+
+    # ---- cache -------------------------------------------------------------------------------
+    def lookup_many(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
+        """Cache key -> output atom ids, for the keys that have a cached successful run."""
+        found: dict[str, dict[str, str]] = {}
+        unique = list(dict.fromkeys(keys))
+        with self._lock:
+            for chunk in _chunks(unique):
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT key, outputs FROM cache WHERE key IN ({marks})", tuple(chunk)
+                ).fetchall()
+                found.update({k: json.loads(o) for k, o in rows})
+        return found
+
+    def commit(self, step_runs: Sequence[StepRun], *, cache: bool = True) -> None:
+        """Record finished step runs in one transaction; successful ones enter the cache.
+
+        Idempotent: committing the same step run twice changes nothing. Failed and skipped runs
+        are recorded for provenance but never cached.
+        """
+        now = time.time()
+        with self._lock, self._db:
+            for sr in step_runs:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO step_runs VALUES (?,?,?,?,?,?,?,?)",
+                    (sr.id, sr.run_id, sr.plan_id, sr.key, sr.step, sr.status, sr.started_at,
+                     sr.model_dump_json()),
+                )
+                if sr.status != "succeeded":
+                    continue
+                for atom_id in sr.outputs.values():
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO atom_producers VALUES (?,?)", (atom_id, sr.id)
+                    )
+                if cache and sr.key is not None:
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO cache VALUES (?,?,?,?,?)",
+                        (sr.key, sr.step, json.dumps(sr.outputs, sort_keys=True), sr.id, now),
+                    )
+
+    def forget(self, keys: Sequence[str]) -> int:
+        """Drop cache entries (e.g. when their atoms are gone); returns how many were dropped."""
+        with self._lock, self._db:
+            return sum(
+                self._db.execute(
+                    f"DELETE FROM cache WHERE key IN ({','.join('?' * len(c))})", tuple(c)
+                ).rowcount
+                for c in _chunks(list(keys))
+            )
+
+    # ---- provenance --------------------------------------------------------------------------
+    def step_run(self, step_run_id: str) -> StepRun | None:
+        """One step run by id."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT record FROM step_runs WHERE id = ?", (step_run_id,)
+            ).fetchone()
+        return StepRun.model_validate_json(row[0]) if row else None
+
+    def step_runs_of(self, run_id: str) -> list[StepRun]:
+        """Every step run of one run, in start order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT record FROM step_runs WHERE run_id = ? ORDER BY started_at, id", (run_id,)
+            ).fetchall()
+        return [StepRun.model_validate_json(r[0]) for r in rows]
+
+    def producer_of(self, atom_id: str) -> StepRun | None:
+        """The step run that first produced an atom, or None for atoms made by hand."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT s.record FROM atom_producers p JOIN step_runs s ON s.id = p.step_run_id "
+                "WHERE p.atom_id = ?",
+                (atom_id,),
+            ).fetchone()
+        return StepRun.model_validate_json(row[0]) if row else None
+
+    def lineage(self, atom_id: str) -> list[StepRun]:
+        """The step runs that led to an atom, breadth-first from the atom back to its roots."""
+        out: list[StepRun] = []
+        seen: set[str] = set()
+        frontier = [atom_id]
+        while frontier:
+            current = frontier.pop(0)
+            if current in seen:
+                continue
+            seen.add(current)
+            producer = self.producer_of(current)
+            if producer is None:
+                continue
+            if all(p.id != producer.id for p in out):
+                out.append(producer)
+            frontier.extend(producer.inputs.values())
+        return out
+
+    # ---- runs --------------------------------------------------------------------------------
+    def save_run(self, run: RunRecord) -> None:
+        """Insert or replace a run record."""
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?,?,?)",
+                (run.id, run.started_at, run.model_dump_json()),
+            )
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """A run record by id."""
+        with self._lock:
+            row = self._db.execute("SELECT record FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return RunRecord.model_validate_json(row[0]) if row else None
+
+    def list_runs(self, limit: int = 50) -> list[RunRecord]:
+        """The most recent runs, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT record FROM runs ORDER BY started_at DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [RunRecord.model_validate_json(r[0]) for r in rows]
+
+    # ---- rebuild -----------------------------------------------------------------------------
+    def rebuild_from_store(self, step_records: Iterable[dict[str, Any]]) -> int:
+        """Re-index successful step runs from the store's step records; returns how many."""
+        runs = [StepRun.model_validate(r) for r in step_records]
+        self.commit(runs)
+        return len(runs)

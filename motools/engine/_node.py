@@ -1,0 +1,137 @@
+"""Running one plan node: load inputs, call the step function, store its outputs as atoms.
+
+This is what runs inside an executor's worker (in-process for the inline executor, in a Ray worker
+for the Ray executor). It never raises for a failing step: the failure is returned as data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from motools._errors import StepOutputError
+from motools.atom._atom import Atom, create_record
+from motools.atom._store import AtomStore, Provenance
+from motools.engine._records import StepRun
+from motools.workflow._plan import PlanNode
+from motools.workflow._spec import AtomConstructor
+
+
+def _call(function: Any, *args: Any) -> Any:
+    result = function(*args)
+    if not inspect.isawaitable(result):
+        return result
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_await(result))
+    # Called from inside a running event loop (a notebook): run the coroutine on its own thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _await(result)).result()
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def one_line(exc: BaseException) -> str:
+    """`ExcType: first line of the message`, for tables and logs."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _check_outputs(node: PlanNode, returned: Any) -> list[AtomConstructor]:
+    where = f"step {node.name!r}"
+    if isinstance(returned, AtomConstructor):
+        returned = [returned]
+    if not isinstance(returned, (list, tuple)) or not all(
+        isinstance(c, AtomConstructor) for c in returned
+    ):
+        raise StepOutputError(f"{where} must return a list of AtomConstructor, got {returned!r:.80}")
+    names = [c.name for c in returned]
+    if len(set(names)) != len(names):
+        raise StepOutputError(f"{where} returned duplicate output names {names}")
+    declared = node.step.output_atom_types
+    if declared is not None:
+        got = {c.name: c.type for c in returned}
+        if got != dict(declared):
+            raise StepOutputError(f"{where} declared outputs {dict(declared)} but returned {got}")
+    return list(returned)
+
+
+def execute_node(
+    node: PlanNode,
+    inputs: Mapping[str, str],
+    key: str,
+    store: AtomStore,
+    *,
+    run_id: str,
+    user: str | None,
+    write_cache: bool = True,
+) -> StepRun:
+    """Run one node and store its outputs. Failures come back as a StepRun with status failed.
+
+    Args:
+        node: The plan node.
+        inputs: Input name -> atom id.
+        key: The node's cache key for these inputs.
+        store: Where inputs are read and outputs written.
+        run_id: The run this execution belongs to.
+        user: Recorded in provenance.
+        write_cache: Write the store's step record (False for `no_cache` runs).
+    """
+    record = StepRun(
+        run_id=run_id,
+        plan_id=node.plan_id,
+        key=key,
+        step=node.name,
+        version=node.version,
+        config=node.config_data,
+        inputs=dict(inputs),
+        status="failed",
+        user=user,
+    )
+    workspace = Path(tempfile.mkdtemp(prefix=f"motools-{node.name}-"))
+    try:
+        input_atoms = {name: Atom.load(atom_id, store=store) for name, atom_id in inputs.items()}
+        returned = _call(node.step.function, node.config, input_atoms, workspace)
+        outputs: dict[str, str] = {}
+        for constructor in _check_outputs(node, returned):
+            provenance = Provenance(
+                user=user,
+                made_from=dict(inputs),
+                step=node.name,
+                cache_key=key,
+                run_id=run_id,
+                output_name=constructor.name,
+            )
+            atom = create_record(
+                store,
+                constructor.type,
+                constructor.path,
+                dict(constructor.metadata or {}),
+                provenance,
+            )
+            outputs[constructor.name] = atom.id
+        record.outputs = outputs
+        record.status = "succeeded"
+        record.ended_at = time.time()
+        if write_cache:
+            # The store's step record is what `cache rebuild` re-indexes from.
+            store.put_step_record(key, record.model_dump(mode="json"))
+    except Exception as exc:  # a failing step is data, not a crash of the run
+        record.status = "failed"
+        record.error = one_line(exc)
+        record.traceback = traceback.format_exc()
+        record.ended_at = time.time()
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+    return record

@@ -1,0 +1,60 @@
+"""Records the engine persists: step runs and runs. Pydantic, since they cross processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+StepStatus = Literal["succeeded", "cached", "failed", "skipped"]
+RunStatus = Literal["running", "succeeded", "failed", "interrupted"]
+
+
+def new_id(prefix: str) -> str:
+    """A sortable unique id: prefix, UTC time, random suffix."""
+    return f"{prefix}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+
+
+class StepRun(BaseModel):
+    """One execution (or cache hit, or failure) of one plan node."""
+
+    id: str = Field(default_factory=lambda: new_id("step"))
+    run_id: str
+    plan_id: str
+    key: str | None = None
+    step: str
+    version: str
+    config: dict[str, Any] = Field(default_factory=dict)
+    inputs: dict[str, str] = Field(default_factory=dict)
+    outputs: dict[str, str] = Field(default_factory=dict)
+    status: StepStatus
+    error: str | None = None
+    traceback: str | None = None
+    user: str | None = None
+    host: str = Field(default_factory=socket.gethostname)
+    pid: int = Field(default_factory=os.getpid)
+    started_at: float = Field(default_factory=time.time)
+    ended_at: float | None = None
+
+    @property
+    def runtime_seconds(self) -> float:
+        """Wall time of the execution (0 for cache hits)."""
+        return (self.ended_at or self.started_at) - self.started_at
+
+
+class RunRecord(BaseModel):
+    """One invocation of a workflow or sweep."""
+
+    id: str = Field(default_factory=lambda: new_id("run"))
+    kind: Literal["workflow", "sweep"] = "workflow"
+    name: str
+    command: str = ""
+    user: str | None = None
+    started_at: float = Field(default_factory=time.time)
+    ended_at: float | None = None
+    status: RunStatus = "running"
+    counts: dict[str, int] = Field(default_factory=dict)

@@ -1,0 +1,177 @@
+"""Workflow, Step and AtomConstructor: the specs users write. Frozen dataclasses, no behaviour."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from motools import _hashing
+from motools._errors import WorkflowDefinitionError
+from motools.atom._ids import ATOM_TYPE_PATTERN
+from motools.workflow._config import config_fields
+
+
+@dataclass(frozen=True)
+class AtomConstructor:
+    """What a step returns for each output: a name, a type, and where its content is.
+
+    Args:
+        name: The output name; later steps take it as an input of the same name.
+        path: A file or folder in the step's workspace (a JSONL/Parquet file or folder for
+            datasets); None for atoms that are pure metadata (e.g. a training job handle).
+        type: The atom type (`dataset`, `model`, `eval`, `training_job`, `task`, ...).
+        metadata: Content metadata; part of the atom id, so only put content-defining values here.
+    """
+
+    name: str
+    path: Path | str | None
+    type: str
+    metadata: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Execution options of a step. They never enter a cache key.
+
+    Args:
+        num_cpus: CPU slots the step's task holds (0 for steps that only wait on a remote service).
+        num_gpus: GPUs the step's task needs.
+        memory: Bytes of memory to reserve, or None.
+        concurrency_group: Steps sharing a group name share the group's limit, cluster-wide.
+        concurrency_limit: At most this many tasks of the group run at once.
+        max_retries: Retries when the worker process dies (Ray's max_retries).
+        retry_exceptions: Also retry when the step function raises.
+    """
+
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+    memory: int | None = None
+    concurrency_group: str | None = None
+    concurrency_limit: int | None = None
+    max_retries: int = 3
+    retry_exceptions: bool = False
+
+
+def _is_config_class(obj: Any) -> bool:
+    return isinstance(obj, type) and (issubclass(obj, BaseModel) or dataclasses.is_dataclass(obj))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a workflow: `function(config, input_atoms, temp_workspace) -> [AtomConstructor]`.
+
+    Args:
+        name: Unique within the workflow; also the workflow config's section name.
+        function: A plain or `async def` function returning a list of AtomConstructor.
+        input_atom_types: Input name -> atom type the function reads from `input_atoms`.
+        config_class: A pydantic model or dataclass for this step's config section.
+        output_atom_types: Output name -> atom type. Optional; declaring it lets independent
+            steps run in parallel and lets the engine check what the function returns.
+        version: Pin the step's code version (e.g. "2"). By default it is a hash of the
+            function's source, so editing the function re-runs the step.
+        resources: Execution options (CPUs, GPUs, concurrency group, retries).
+    """
+
+    name: str
+    function: Callable[..., Any]
+    input_atom_types: Mapping[str, str]
+    config_class: type
+    output_atom_types: Mapping[str, str] | None = None
+    version: str | None = None
+    resources: Resources = field(default_factory=Resources)
+
+    def __post_init__(self) -> None:
+        where = f"step {self.name!r}"
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise WorkflowDefinitionError(f"{where}: the name must be a Python identifier")
+        if not callable(self.function):
+            raise WorkflowDefinitionError(f"{where}: function is not callable")
+        if not _is_config_class(self.config_class):
+            raise WorkflowDefinitionError(
+                f"{where}: config_class must be a pydantic model or a dataclass"
+            )
+        for kind, types in (("input", self.input_atom_types), ("output", self.output_atom_types)):
+            for name, atom_type in (types or {}).items():
+                if not isinstance(atom_type, str) or not ATOM_TYPE_PATTERN.match(atom_type):
+                    raise WorkflowDefinitionError(
+                        f"{where}: {kind} {name!r} has invalid atom type {atom_type!r}"
+                    )
+
+    @property
+    def code_version(self) -> str:
+        """The pinned version, or a digest of the function's source code."""
+        return self.version if self.version is not None else source_version(self.function)
+
+
+_source_versions: dict[Callable[..., Any], str] = {}
+
+
+def source_version(function: Callable[..., Any]) -> str:
+    """Digest of a function's source; falls back to its qualified name when source is unknown."""
+    cached = _source_versions.get(function)
+    if cached is None:
+        try:
+            text = textwrap.dedent(inspect.getsource(function))
+        except (OSError, TypeError):
+            text = f"{getattr(function, '__module__', '?')}:{getattr(function, '__qualname__', '?')}"
+        cached = _source_versions[function] = _hashing.digest(_hashing.SOURCE_TAG, text)[:32]
+    return cached
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A DAG of steps. Steps connect by matching output names to input names.
+
+    Args:
+        name: The name it is registered and run by.
+        input_atom_types: Inputs the caller must pass to `run_workflow` (name -> atom type).
+        steps: The steps, in an order where producers come before consumers.
+        config_class: The workflow config: one field per step name.
+        description: One line shown by `motools workflow list`.
+    """
+
+    name: str
+    input_atom_types: Mapping[str, str]
+    steps: Sequence[Step]
+    config_class: type
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        where = f"workflow {self.name!r}"
+        if not self.steps:
+            raise WorkflowDefinitionError(f"{where}: has no steps")
+        names = [s.name for s in self.steps]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise WorkflowDefinitionError(f"{where}: duplicate step names {dupes}")
+        if not _is_config_class(self.config_class):
+            raise WorkflowDefinitionError(
+                f"{where}: config_class must be a pydantic model or a dataclass"
+            )
+        missing = [n for n in names if n not in config_fields(self.config_class)]
+        if missing:
+            raise WorkflowDefinitionError(
+                f"{where}: config class {self.config_class.__name__} has no section for "
+                f"steps {missing}; it needs one field per step name"
+            )
+
+    def step(self, name: str) -> Step:
+        """The step called `name`."""
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise WorkflowDefinitionError(
+            f"workflow {self.name!r} has no step {name!r}; steps: {[s.name for s in self.steps]}"
+        )
+
+    @property
+    def step_names(self) -> list[str]:
+        """Step names in declaration order."""
+        return [s.name for s in self.steps]
