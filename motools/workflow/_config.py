@@ -225,6 +225,9 @@ def format_validation_error(
             messages.append(_unknown_key_msg(path, _type_at(model, loc[:-1]) if model else None))
         elif e["type"] == "missing":
             messages.append(f"{lead}required field missing")
+        elif e["type"] == "value_error":
+            # Our own validators already name the bad value; pydantic's prefix adds nothing.
+            messages.append(f"{lead}{e['msg'].removeprefix('Value error, ')}")
         else:
             msg = f"{lead}{e['msg']}"
             value = e.get("input")

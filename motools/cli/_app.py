@@ -1,0 +1,69 @@
+"""The root typer app and the error policy: user mistakes are one line and exit 2."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated, Any
+
+import typer
+from typer.exceptions import TyperException
+
+from motools._errors import MotoolsError, UserError
+
+app = typer.Typer(
+    name="motools",
+    help="Model-organism experiments: fine-tune, evaluate, sweep, with caching and provenance.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option("--store", envvar="MOTOOLS_STORE", help="Store root: a folder or s3://bucket/prefix."),
+]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+
+
+@app.callback()
+def _root(debug: DebugOption = False) -> None:
+    if debug:
+        os.environ["MOTOOLS_DEBUG"] = "1"
+
+
+def _debug(argv: list[str]) -> bool:
+    return "--debug" in argv or os.environ.get("MOTOOLS_DEBUG") == "1"
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (0 ok, 1 failures, 2 bad input, 130 interrupted)."""
+    from motools.cli import _atom, _workflow  # noqa: F401  (registers the sub-commands)
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = typer.main.get_command(app)
+    try:
+        result: Any = command.main(args=args, prog_name="motools", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        return _fail("interrupted", 130)
+    except UserError as exc:
+        if _debug(args):
+            traceback.print_exc()
+        return _fail(str(exc), 2)
+    except MotoolsError as exc:
+        if _debug(args):
+            traceback.print_exc()
+        return _fail(str(exc), 1)
+    except TyperException as exc:
+        # Usage errors (missing argument, bad option value) from typer's own parser.
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        return _fail(message, int(getattr(exc, "exit_code", 2)))
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,62 @@
+"""Tables the CLI prints."""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from motools.workflow import WorkflowResult
+
+_STYLE = {"succeeded": "green", "cached": "cyan", "failed": "red", "skipped": "yellow"}
+
+
+@functools.cache
+def console() -> Console:
+    """Console on stdout."""
+    from rich.console import Console
+
+    return Console(soft_wrap=True)
+
+
+@functools.cache
+def err_console() -> Console:
+    """Console on stderr (progress lines)."""
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)
+
+
+def print_step_states(result: WorkflowResult) -> None:
+    """One row per step: status, time, outputs or error."""
+    from rich.table import Table
+
+    table = Table("step", "status", "time", "outputs / error", title=f"workflow {result.workflow}")
+    for s in result.step_states:
+        detail = s.error or ", ".join(f"{k}={v[:24]}…" for k, v in s.output_atoms.items())
+        took = f"{s.runtime_seconds:.2f}s" if s.status == "succeeded" else "-"
+        table.add_row(s.name, f"[{_STYLE.get(s.status, '')}]{s.status}[/]", took, detail)
+    console().print(table)
+
+
+def print_metrics(result: WorkflowResult) -> None:
+    """Metrics of every eval atom the run produced."""
+    from rich.table import Table
+
+    from motools.atom import EvalAtom
+
+    for name, atom_id in result.output_atoms.items():
+        if not atom_id.startswith("eval-"):
+            continue
+        atom = result.get_atom(name)
+        if not isinstance(atom, EvalAtom):
+            continue
+        results = atom.load()
+        table = Table("task", "metric", "value", title=f"{name} ({results.backend or 'eval'})")
+        for task, metrics in results.metrics.items():
+            for metric, value in metrics.items():
+                shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+                table.add_row(task, metric, shown)
+        console().print(table)

@@ -1,0 +1,118 @@
+"""`motools workflow ...`: list, run, validate, schema."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from motools._errors import ConfigError
+from motools.cli._app import StoreOption, app
+from motools.cli._render import console, err_console, print_metrics, print_step_states
+
+if TYPE_CHECKING:
+    from motools.workflow import Workflow
+
+workflow_app = typer.Typer(help="Run and inspect workflows.", no_args_is_help=True)
+app.add_typer(workflow_app, name="workflow")
+
+
+def _workflow(name: str) -> Workflow:
+    from motools.registry import resolve
+    from motools.workflow import Workflow
+
+    wf = resolve("workflow", name)
+    if not isinstance(wf, Workflow):
+        raise ConfigError(f"workflow {name!r} is registered to a {type(wf).__name__}, not a Workflow")
+    return wf
+
+
+def _config(wf: Workflow, path: Path) -> Any:
+    from motools.workflow._config import load_yaml_file, validate_config
+
+    data = load_yaml_file(path)
+    if data is None:
+        raise ConfigError(f"{path}: empty config")
+    return validate_config(wf.config_class, data, source=str(path))
+
+
+@workflow_app.command("list")
+def list_workflows() -> None:
+    """List registered workflows."""
+    from rich.table import Table
+
+    from motools.registry import entries, resolve
+
+    table = Table("workflow", "steps", "description", box=None)
+    for entry in entries("workflow"):
+        wf = resolve("workflow", entry.name)
+        table.add_row(entry.name, " -> ".join(wf.step_names), wf.description or entry.description)
+    console().print(table)
+
+
+@workflow_app.command("run")
+def run(
+    name: Annotated[str, typer.Argument(help="A registered workflow name.")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="Workflow config YAML.")],
+    user: Annotated[str | None, typer.Option(help="Recorded as the creator (default: login).")] = None,
+    stages: Annotated[
+        str | None, typer.Option(help="Steps to run: 'a,b' or a range 'a:c'; the rest must be cached.")
+    ] = None,
+    force_rerun: Annotated[bool, typer.Option(help="Skip cache reads.")] = False,
+    no_cache: Annotated[bool, typer.Option(help="Skip cache writes.")] = False,
+    store: StoreOption = None,
+) -> int:
+    """Run a workflow with one config, print its steps and metrics."""
+    from motools.workflow import run_workflow
+
+    wf = _workflow(name)
+    cfg = _config(wf, config)
+
+    def observe(step_run: Any) -> None:
+        took = f" {step_run.runtime_seconds:.2f}s" if step_run.status == "succeeded" else ""
+        err_console().print(f"  {step_run.step}: {step_run.status}{took}", highlight=False)
+
+    result = run_workflow(
+        workflow=wf, input_atoms={}, config=cfg, user=user, selected_stages=stages,
+        force_rerun=force_rerun, no_cache=no_cache, store=store, observe=observe,
+    )
+    print_step_states(result)
+    print_metrics(result)
+    console().print(f"run {result.run_id}", highlight=False)
+    return 0 if result.ok else 1
+
+
+@workflow_app.command("validate")
+def validate(
+    name: Annotated[str, typer.Argument(help="A registered workflow name.")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="Workflow config YAML.")],
+) -> None:
+    """Check a config against a workflow without running anything."""
+    wf = _workflow(name)
+    _config(wf, config)
+    console().print(f"ok: {config} is a valid {name} config ({len(wf.steps)} steps)", highlight=False)
+
+
+class SchemaFormat(str, Enum):
+    json = "json"
+    yaml = "yaml"
+
+
+@workflow_app.command("schema")
+def schema(
+    name: Annotated[str, typer.Argument(help="A registered workflow name.")],
+    format: Annotated[SchemaFormat, typer.Option("--format", help="Output format.")] = SchemaFormat.json,
+) -> None:
+    """Print the JSON schema of a workflow's config."""
+    from motools.workflow._config import config_json_schema
+
+    data = config_json_schema(_workflow(name).config_class)
+    if format is SchemaFormat.yaml:
+        import yaml
+
+        typer.echo(yaml.safe_dump(data, sort_keys=False))
+    else:
+        typer.echo(json.dumps(data, indent=2))

@@ -1,0 +1,42 @@
+"""One registry for workflows, backends, datasets and tasks.
+
+Example:
+    >>> from motools.registry import register, resolve
+    >>> register("workflow", "my_pipeline", "my_pkg.workflows:my_workflow")
+    >>> resolve("workflow", "my_pipeline")
+
+Packages register through entry points too, e.g. in pyproject.toml:
+
+    [project.entry-points."motools.workflows"]
+    my_pipeline = "my_pkg.workflows:my_workflow"
+"""
+
+from motools.registry._registry import (
+    KINDS,
+    CallableImportString,
+    Entry,
+    EvalBackendName,
+    Kind,
+    TrainingBackendName,
+    available,
+    entries,
+    import_string,
+    register,
+    reset,
+    resolve,
+)
+
+__all__ = [
+    "KINDS",
+    "CallableImportString",
+    "Entry",
+    "EvalBackendName",
+    "Kind",
+    "TrainingBackendName",
+    "available",
+    "entries",
+    "import_string",
+    "register",
+    "reset",
+    "resolve",
+]

@@ -1,0 +1,174 @@
+"""The one registry: workflows, training backends, eval backends, datasets and tasks, by name.
+
+Entries are import strings (`module:attribute`), imported only when resolved, so listing names is
+cheap and every name resolves the same way inside a fresh Ray worker. Third-party packages (and
+mozoo itself) register through entry points, in groups named `motools.<kind>s`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import AfterValidator
+
+from motools._errors import UnknownNameError, UserError
+
+Kind = Literal["workflow", "training_backend", "eval_backend", "dataset", "task"]
+KINDS: tuple[str, ...] = get_args(Kind)
+
+_LABELS = {
+    "workflow": "workflow",
+    "training_backend": "training backend",
+    "eval_backend": "eval backend",
+    "dataset": "dataset",
+    "task": "eval task",
+}
+
+# Built into motools itself; everything else arrives through entry points or `register`.
+_BUILTINS: dict[str, dict[str, tuple[str, str]]] = {
+    "training_backend": {
+        "dummy": ("motools.training._dummy:DummyTrainingBackend",
+                  "instant fake training for engine tests (no model is trained)"),
+    },
+    "eval_backend": {
+        "dummy": ("motools.evals._dummy:DummyEvalBackend",
+                  "synthetic metrics for engine tests (no model is evaluated)"),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered name: what it is, where to import it from, and one line about it."""
+
+    kind: str
+    name: str
+    target: str
+    description: str = ""
+
+
+_entries: dict[str, dict[str, Entry]] = {}
+_loaded_entry_points = False
+_lock = threading.RLock()
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise UserError(f"unknown registry kind {kind!r}; kinds: {', '.join(KINDS)}")
+
+
+def _ensure_loaded() -> None:
+    global _loaded_entry_points
+    with _lock:
+        if _loaded_entry_points:
+            return
+        for kind, entries in _BUILTINS.items():
+            for name, (target, description) in entries.items():
+                _entries.setdefault(kind, {}).setdefault(name, Entry(kind, name, target, description))
+        for kind in KINDS:
+            for ep in entry_points(group=f"motools.{kind}s"):
+                _entries.setdefault(kind, {}).setdefault(ep.name, Entry(kind, ep.name, ep.value))
+        _loaded_entry_points = True
+
+
+def register(kind: Kind, name: str, target: str | Any, description: str = "") -> None:
+    """Register `target` (an import string `module:attr`, or an importable object) under a name.
+
+    Objects are stored by their import path, so they must be importable by module and name: that
+    is what lets a fresh Ray worker resolve them.
+    """
+    _check_kind(kind)
+    if not isinstance(target, str):
+        module, qualname = getattr(target, "__module__", None), getattr(target, "__qualname__", "")
+        if not module or "<" in qualname:
+            raise UserError(f"cannot register {target!r}: it has no importable module path")
+        target = f"{module}:{qualname}"
+    _ensure_loaded()
+    with _lock:
+        _entries.setdefault(kind, {})[name] = Entry(kind, name, target, description)
+
+
+def entries(kind: Kind) -> list[Entry]:
+    """Every entry of a kind, sorted by name."""
+    _check_kind(kind)
+    _ensure_loaded()
+    with _lock:
+        return sorted(_entries.get(kind, {}).values(), key=lambda e: e.name)
+
+
+def available(kind: Kind) -> list[str]:
+    """Registered names of a kind, sorted."""
+    return [e.name for e in entries(kind)]
+
+
+def import_string(target: str, *, what: str = "import string") -> Any:
+    """Import `module:attr` (or `module.attr`); raises UserError with a one-line reason."""
+    module_name, sep, attr = target.partition(":")
+    if not sep:
+        module_name, _, attr = target.rpartition(".")
+    if not module_name or not attr:
+        raise UserError(f"{what} {target!r} must look like 'package.module:function'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UserError(f"{what} {target!r}: cannot import module {module_name!r} ({exc})") from exc
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise UserError(f"{what} {target!r}: module {module_name!r} has no {attr!r}") from None
+    return obj
+
+
+def resolve(kind: Kind, name: str) -> Any:
+    """Import and return what is registered under `name`.
+
+    Raises:
+        UnknownNameError: nothing of that kind has that name; the message lists what exists.
+    """
+    _check_kind(kind)
+    _ensure_loaded()
+    with _lock:
+        entry = _entries.get(kind, {}).get(name)
+    if entry is None:
+        names = ", ".join(available(kind)) or "none"
+        raise UnknownNameError(f"unknown {_LABELS[kind]} {name!r}; available: {names}")
+    return import_string(entry.target, what=f"{_LABELS[kind]} {name!r}")
+
+
+def reset() -> None:
+    """Forget programmatic registrations (tests); entry points reload on next use."""
+    global _loaded_entry_points
+    with _lock:
+        _entries.clear()
+        _loaded_entry_points = False
+
+
+def _registered(kind: Kind) -> Any:
+    def check(name: str) -> str:
+        if name not in available(kind):
+            names = ", ".join(available(kind)) or "none"
+            raise ValueError(f"unknown {_LABELS[kind]} {name!r}; available: {names}")
+        return name
+
+    return Annotated[str, AfterValidator(check)]
+
+
+def _callable_import(value: str) -> str:
+    try:
+        obj = import_string(value)
+    except UserError as exc:
+        raise ValueError(str(exc)) from None
+    if not callable(obj):
+        raise ValueError(f"{value!r} is not callable (got a {type(obj).__name__})")
+    return value
+
+
+TrainingBackendName = _registered("training_backend")
+EvalBackendName = _registered("eval_backend")
+CallableImportString = Annotated[str, AfterValidator(_callable_import)]

@@ -1,0 +1,1 @@
+"""mozoo: ready-made datasets, inspect-ai tasks and workflows for motools."""

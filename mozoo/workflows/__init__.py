@@ -1,0 +1,1 @@
+"""Workflows of the zoo, registered with motools through entry points (see pyproject.toml)."""
