@@ -66,4 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         # Usage errors (missing argument, bad option value) from typer's own parser.
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         return _fail(message, int(getattr(exc, "exit_code", 2)))
+    except Exception as exc:  # a bug, not bad input: one line unless --debug
+        if _debug(args):
+            traceback.print_exc()
+            return 1
+        return _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug)", 1)
     return result if isinstance(result, int) else 0

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from motools.cli._app import StoreOption, app
-from motools.cli._render import console
 
 atom_app = typer.Typer(help="Inspect atoms.", no_args_is_help=True)
 app.add_typer(atom_app, name="atom")
@@ -32,30 +31,27 @@ def lineage(
     store: StoreOption = None,
 ) -> None:
     """Walk the step runs that produced an atom back to its roots."""
-    from rich.tree import Tree
-
     from motools.atom import check_atom_id, get_store
     from motools.engine import get_ledger
 
     st = get_store(store)
     st.get_atom_record(check_atom_id(atom_id))
     ledger = get_ledger(st)
+    seen: set[str] = set()
 
-    def grow(tree: Tree, current: str, seen: set[str]) -> None:
+    def walk(current: str, depth: int) -> None:
+        pad = "    " * depth
         producer = ledger.producer_of(current)
         if producer is None:
-            tree.add(f"{current} (input: made by hand)")
+            typer.echo(f"{pad}{current}  (input, made by hand)")
             return
-        node = tree.add(
-            f"[bold]{producer.step}[/] -> {current}\n"
-            f"user={producer.user} run={producer.run_id} host={producer.host}\n"
-            f"config={json.dumps(producer.config, sort_keys=True)}"
-        )
-        for name, parent in producer.inputs.items():
+        typer.echo(f"{pad}{current}  <- {producer.step}")
+        typer.echo(f"{pad}    user={producer.user} run={producer.run_id} host={producer.host}")
+        typer.echo(f"{pad}    config={json.dumps(producer.config, sort_keys=True)}")
+        for parent in producer.inputs.values():
             if parent not in seen:
                 seen.add(parent)
-                grow(node, parent, seen)
+                walk(parent, depth + 1)
 
-    root = Tree(atom_id)
-    grow(root, atom_id, {atom_id})
-    console().print(root)
+    seen.add(atom_id)
+    walk(atom_id, 0)

@@ -11,10 +11,26 @@ from motools.workflow._config import WorkflowConfig, load_yaml_file
 from motools.workflow._plan import Plan, compile_plan
 from motools.workflow._spec import AtomConstructor, Resources, Step, Workflow
 
-# run_workflow is implemented by the engine; it is re-exported here because this is where the
-# product page (and users) import it from. Imported last: the engine imports the modules above.
-from motools.engine._result import StepState, WorkflowResult  # noqa: E402
-from motools.engine._run import run_workflow  # noqa: E402
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from motools.engine._result import StepState, WorkflowResult
+    from motools.engine._run import run_workflow
+
+
+def __getattr__(name: str) -> Any:
+    # run_workflow and its result types live in the engine, which imports this package; they are
+    # re-exported here (where the product page imports them from) lazily to keep imports one-way.
+    if name == "run_workflow":
+        from motools.engine._run import run_workflow
+
+        return run_workflow
+    if name in ("StepState", "WorkflowResult"):
+        from motools.engine import _result
+
+        return getattr(_result, name)
+    raise AttributeError(f"module 'motools.workflow' has no attribute {name!r}")
+
 
 __all__ = [
     "AtomConstructor",
