@@ -199,12 +199,12 @@ def create_record(
     if atom_type == "dataset":
         if path is None:
             raise UserError("a dataset atom needs a path to a JSONL file, Parquet file or folder")
-        return _store_dataset(store, Dataset.from_path(path), metadata, provenance)
+        return store_dataset(store, Dataset.from_path(path), metadata, provenance)
     files = _collect_files(store, Path(path)) if path is not None else {}
     return store.put_atom(atom_type, tree_digest(files), files, metadata, provenance)
 
 
-def _store_dataset(
+def store_dataset(
     store: AtomStore, dataset: Dataset, metadata: dict[str, Any], provenance: Provenance
 ) -> AtomRecord:
     # The id comes from the records, not the Parquet bytes, so JSONL, Parquet and folder forms of
@@ -218,9 +218,16 @@ class DatasetAtom(Atom):
     """A dataset: an Arrow table of samples stored as Parquet. `.load()` returns a `Dataset`."""
 
     atom_type = "dataset"
+    _dataset: Dataset | None = None
 
     def _load_content(self) -> Dataset:
-        return Dataset.from_parquet(self.read_bytes("data.parquet"))
+        if self._dataset is None:
+            self._dataset = Dataset.from_parquet(self.read_bytes("data.parquet"))
+        return self._dataset
+
+    def preload(self, dataset: Dataset) -> None:
+        """Serve `.load()` from a table already in memory (e.g. from Ray's object store)."""
+        self._dataset = dataset
 
     @classmethod
     def from_dataset(
@@ -235,8 +242,9 @@ class DatasetAtom(Atom):
         """Store a `Dataset` as an atom."""
         st = get_store(store)
         prov = provenance or Provenance(user=user)
-        record = _store_dataset(st, dataset, dict(metadata or {}), prov)
-        return cls(record, st)
+        atom = cls(store_dataset(st, dataset, dict(metadata or {}), prov), st)
+        atom.preload(dataset)
+        return atom
 
     @classmethod
     def from_records(

@@ -14,7 +14,7 @@ ATOM_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 def check_atom_id(atom_id: object) -> str:
     """Return `atom_id` if it is a well-formed atom id, else raise InvalidAtomIdError."""
-    if not isinstance(atom_id, str) or not ATOM_ID_PATTERN.match(atom_id):
+    if not isinstance(atom_id, str) or not ATOM_ID_PATTERN.fullmatch(atom_id):
         shown = repr(atom_id)[:80]
         raise InvalidAtomIdError(
             f"invalid atom id {shown}: expected '<type>-<64 hex digits>', e.g. 'dataset-3fa9…'"
@@ -24,7 +24,7 @@ def check_atom_id(atom_id: object) -> str:
 
 def check_atom_type(atom_type: object) -> str:
     """Return `atom_type` if it is a valid type name (lower-case letters, digits, `_`)."""
-    if not isinstance(atom_type, str) or not ATOM_TYPE_PATTERN.match(atom_type):
+    if not isinstance(atom_type, str) or not ATOM_TYPE_PATTERN.fullmatch(atom_type):
         raise InvalidAtomIdError(
             f"invalid atom type {atom_type!r}: use lower-case letters, digits and '_' "
             "(e.g. dataset, model, eval, training_job, task)"

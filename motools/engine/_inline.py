@@ -11,14 +11,15 @@ from collections.abc import Callable, Mapping
 
 from motools.atom._store import AtomStore
 from motools.engine._ledger import Ledger
-from motools.engine._node import execute_node, one_line
+from motools.engine._node import one_line
 from motools.engine._records import StepRun
+from motools.engine._single_flight import run_node_once
 from motools.workflow._plan import Plan, PlanNode
 
 Observer = Callable[[StepRun], None]
 
 
-def _marker(node: PlanNode, run_id: str, user: str | None, **fields: object) -> StepRun:
+def marker(node: PlanNode, run_id: str, user: str | None, **fields: object) -> StepRun:
     now = time.time()
     base: dict[str, object] = {
         "run_id": run_id,
@@ -55,13 +56,13 @@ def resolve_level(
     for node in nodes:
         blocked = [done[u] for u in node.upstream if done[u].status in ("failed", "skipped")]
         if blocked:
-            settled.append(_marker(node, run_id, user, status="skipped",
+            settled.append(marker(node, run_id, user, status="skipped",
                                    error=f"upstream step {blocked[0].step!r} did not succeed"))
             continue
         try:
             inputs = node.resolve_inputs(outputs)
         except Exception as exc:
-            settled.append(_marker(node, run_id, user, status="failed", error=one_line(exc)))
+            settled.append(marker(node, run_id, user, status="failed", error=one_line(exc)))
             continue
         pending.append((node, inputs, node.cache_key(inputs)))
 
@@ -77,10 +78,10 @@ def resolve_level(
     to_run: list[tuple[PlanNode, dict[str, str], str]] = []
     for node, inputs, key in pending:
         if key in hits:
-            settled.append(_marker(node, run_id, user, status="cached", key=key, inputs=inputs,
+            settled.append(marker(node, run_id, user, status="cached", key=key, inputs=inputs,
                                    outputs=hits[key]))
         elif not node.run:
-            settled.append(_marker(node, run_id, user, status="failed", key=key, inputs=inputs,
+            settled.append(marker(node, run_id, user, status="failed", key=key, inputs=inputs,
                                    error=f"stage {node.name!r} is not selected and has no cached "
                                          "result; include it in the selected stages"))
         else:
@@ -115,8 +116,9 @@ def run_inline(
         ledger.commit(settled, cache=False)
         settle(settled)
         for node, inputs, key in to_run:
-            record = execute_node(
-                node, inputs, key, store, run_id=run_id, user=user, write_cache=not no_cache
+            record = run_node_once(
+                node, inputs, key, store, ledger, run_id=run_id, user=user,
+                force=force_rerun, write_cache=not no_cache,
             )
             ledger.commit([record], cache=not no_cache)
             settle([record])

@@ -185,6 +185,57 @@ class Ledger:
             ).fetchall()
         return [RunRecord.model_validate_json(r[0]) for r in rows]
 
+    # ---- leases (single flight, concurrency-group permits) ---------------------------------
+    def claim_many(self, keys: Sequence[str], holder: str, ttl: float) -> dict[str, str]:
+        """Lease free or expired keys to `holder` for `ttl` seconds.
+
+        Returns key -> the holder after the call (equal to `holder` where the claim succeeded).
+        Re-claiming a key one already holds renews it, so retries are harmless.
+        """
+        now = time.time()
+        owners: dict[str, str] = {}
+        with self._lock, self._db:
+            for key in dict.fromkeys(keys):
+                row = self._db.execute(
+                    "SELECT holder, expires_at FROM leases WHERE key = ?", (key,)
+                ).fetchone()
+                if row is None or row[0] == holder or row[1] <= now:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO leases VALUES (?,?,?)", (key, holder, now + ttl)
+                    )
+                    owners[key] = holder
+                else:
+                    owners[key] = row[0]
+        return owners
+
+    def claim_any(self, keys: Sequence[str], holder: str, ttl: float) -> str | None:
+        """Lease the first free (or expired, or already held) key of `keys`; None if all are taken.
+
+        One permit of a concurrency group is one of its K slot keys.
+        """
+        now = time.time()
+        with self._lock, self._db:
+            rows = dict(
+                self._db.execute(
+                    f"SELECT key, holder FROM leases WHERE key IN ({','.join('?' * len(keys))}) "
+                    "AND expires_at > ?",
+                    (*keys, now),
+                ).fetchall()
+            )
+            for key in keys:
+                if rows.get(key, holder) == holder:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO leases VALUES (?,?,?)", (key, holder, now + ttl)
+                    )
+                    return key
+        return None
+
+    def release(self, keys: Sequence[str], holder: str) -> None:
+        """Give back leases `holder` holds; leases of other holders are left alone."""
+        with self._lock, self._db:
+            for key in keys:
+                self._db.execute("DELETE FROM leases WHERE key = ? AND holder = ?", (key, holder))
+
     # ---- rebuild -----------------------------------------------------------------------------
     def rebuild_from_store(self, step_records: Iterable[dict[str, Any]]) -> int:
         """Re-index successful step runs from the store's step records; returns how many."""

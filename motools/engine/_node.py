@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from motools._errors import StepOutputError
-from motools.atom._atom import Atom, create_record
+from motools.atom._atom import Atom, DatasetAtom, create_record, store_dataset
+from motools.atom._dataset import Dataset
 from motools.atom._store import AtomStore, Provenance
 from motools.engine._records import StepRun
 from motools.workflow._plan import PlanNode
@@ -76,6 +77,8 @@ def execute_node(
     run_id: str,
     user: str | None,
     write_cache: bool = True,
+    preloaded: Mapping[str, Dataset] | None = None,
+    datasets_out: dict[str, Dataset] | None = None,
 ) -> StepRun:
     """Run one node and store its outputs. Failures come back as a StepRun with status failed.
 
@@ -87,6 +90,9 @@ def execute_node(
         run_id: The run this execution belongs to.
         user: Recorded in provenance.
         write_cache: Write the store's step record (False for `no_cache` runs).
+        preloaded: Input name -> Dataset already in memory (skips reading it from the store).
+        datasets_out: If given, filled with output name -> Dataset for every dataset output,
+            so an executor can hand them to downstream steps without a store round trip.
     """
     record = StepRun(
         run_id=run_id,
@@ -102,6 +108,10 @@ def execute_node(
     workspace = Path(tempfile.mkdtemp(prefix=f"motools-{node.name}-"))
     try:
         input_atoms = {name: Atom.load(atom_id, store=store) for name, atom_id in inputs.items()}
+        for name, dataset in (preloaded or {}).items():
+            atom = input_atoms.get(name)
+            if isinstance(atom, DatasetAtom):
+                atom.preload(dataset)
         returned = _call(node.step.function, node.config, input_atoms, workspace)
         outputs: dict[str, str] = {}
         for constructor in _check_outputs(node, returned):
@@ -113,13 +123,14 @@ def execute_node(
                 run_id=run_id,
                 output_name=constructor.name,
             )
-            atom = create_record(
-                store,
-                constructor.type,
-                constructor.path,
-                dict(constructor.metadata or {}),
-                provenance,
-            )
+            metadata = dict(constructor.metadata or {})
+            if constructor.type == "dataset" and constructor.path is not None:
+                dataset = Dataset.from_path(constructor.path)
+                atom = store_dataset(store, dataset, metadata, provenance)
+                if datasets_out is not None:
+                    datasets_out[constructor.name] = dataset
+            else:
+                atom = create_record(store, constructor.type, constructor.path, metadata, provenance)
             outputs[constructor.name] = atom.id
         record.outputs = outputs
         record.status = "succeeded"

@@ -21,7 +21,7 @@ from motools.engine._result import StepState, StepStates, WorkflowResult
 from motools.workflow._plan import compile_plan, parse_stages
 from motools.workflow._spec import Workflow
 
-ExecutorName = Literal["inline"]
+ExecutorName = Literal["ray", "inline"]
 
 _ledgers: dict[Path, Ledger] = {}
 _ledgers_lock = threading.Lock()
@@ -54,7 +54,8 @@ def run_workflow(
     force_rerun: bool = False,
     no_cache: bool = False,
     store: str | os.PathLike[str] | AtomStore | None = None,
-    executor: ExecutorName = "inline",
+    executor: ExecutorName = "ray",
+    address: str | None = None,
     observe: Callable[[StepRun], None] | None = None,
 ) -> WorkflowResult:
     """Run a workflow with caching and provenance, and wait for it.
@@ -69,7 +70,9 @@ def run_workflow(
         force_rerun: Skip cache reads: execute every selected step even if cached.
         no_cache: Skip cache writes: nothing this run computes is served from cache later.
         store: Store root or AtomStore (default: `MOTOOLS_STORE` or `.motools`).
-        executor: `inline` runs steps in this process.
+        executor: `ray` (default) runs steps as Ray tasks, on a private local Ray or the cluster
+            at `address` / `RAY_ADDRESS`; `inline` runs them one by one in this process.
+        address: Ray cluster address (default: `RAY_ADDRESS`, else a private local Ray).
         observe: Called with each step run as it settles (for progress displays).
 
     Returns:
@@ -79,8 +82,8 @@ def run_workflow(
     Raises:
         UserError: invalid config, input atoms, stage names or workflow wiring, before anything runs.
     """
-    if executor != "inline":
-        raise UserError(f"unknown executor {executor!r}; available: inline")
+    if executor not in ("ray", "inline"):
+        raise UserError(f"unknown executor {executor!r}; available: ray, inline")
     st = get_store(store)
     ids = {k: v.id if isinstance(v, Atom) else v for k, v in input_atoms.items()}
     stages = parse_stages(workflow, selected_stages)
@@ -90,10 +93,14 @@ def run_workflow(
     run = RunRecord(kind="workflow", name=workflow.name, command=" ".join(sys.argv), user=user)
     ledger.save_run(run)
     try:
-        done = run_inline(
-            plan, st, ledger, run_id=run.id, user=user,
-            force_rerun=force_rerun, no_cache=no_cache, observe=observe,
-        )
+        options = dict(run_id=run.id, user=user, force_rerun=force_rerun, no_cache=no_cache,
+                       observe=observe)
+        if executor == "ray":
+            from motools.engine._ray import run_ray
+
+            done = run_ray(plan, st, ledger, address=address, **options)  # type: ignore[arg-type]
+        else:
+            done = run_inline(plan, st, ledger, **options)  # type: ignore[arg-type]
     except BaseException:
         run.status, run.ended_at = "interrupted", time.time()
         ledger.save_run(run)

@@ -99,7 +99,7 @@ class Step:
             )
         for kind, types in (("input", self.input_atom_types), ("output", self.output_atom_types)):
             for name, atom_type in (types or {}).items():
-                if not isinstance(atom_type, str) or not ATOM_TYPE_PATTERN.match(atom_type):
+                if not isinstance(atom_type, str) or not ATOM_TYPE_PATTERN.fullmatch(atom_type):
                     raise WorkflowDefinitionError(
                         f"{where}: {kind} {name!r} has invalid atom type {atom_type!r}"
                     )

@@ -132,6 +132,17 @@ def test_jsonl_parquet_and_folder_forms_give_the_same_dataset_atom(tmp_path: Pat
     assert len(ids) == 1
 
 
+def test_equal_records_with_different_key_order_are_one_dataset_atom(tmp_path: Path) -> None:
+    # JSON objects are unordered: a tool that writes {"id", "messages"} instead of
+    # {"messages", "id"} wrote the same records, and Dataset equality already says so.
+    store = tmp_path / "store"
+    reordered = [{"id": r["id"], "messages": r["messages"]} for r in RECORDS]
+    assert Dataset.from_records(reordered) == Dataset.from_records(RECORDS)
+    a = DatasetAtom.from_records(RECORDS, store=store)
+    b = Atom.create(type="dataset", path=write_jsonl(tmp_path / "r.jsonl", reordered), store=store)
+    assert a.id == b.id
+
+
 def test_different_records_give_different_dataset_atoms(tmp_path: Path) -> None:
     store = tmp_path / "store"
     a = DatasetAtom.from_records(RECORDS, store=store)

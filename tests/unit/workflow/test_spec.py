@@ -164,6 +164,28 @@ def test_workflow_config_missing_a_step_section_is_rejected() -> None:
     assert "analyze" in message and "OnlyProcess" in message
 
 
+def test_workflow_with_invalid_input_atom_type_is_rejected() -> None:
+    with pytest.raises(WorkflowDefinitionError) as info:
+        Workflow(name="w", input_atom_types={"base": "Not A Type"}, steps=make_steps(),
+                 config_class=PipelineConfig)
+    message = assert_one_line_definition_error(info)
+    assert "'base'" in message and "invalid atom type" in message
+
+
+def test_step_with_non_mapping_input_atom_types_is_rejected() -> None:
+    with pytest.raises(WorkflowDefinitionError) as info:
+        Step(name="process", function=process_step, input_atom_types=["dataset"],  # type: ignore[arg-type]
+             config_class=ProcessConfig)
+    assert "'process'" in assert_one_line_definition_error(info)
+
+
+def test_workflow_with_a_non_step_in_steps_is_rejected() -> None:
+    with pytest.raises(WorkflowDefinitionError) as info:
+        Workflow(name="w", input_atom_types={}, steps=[make_steps()[0], process_step],  # type: ignore[list-item]
+                 config_class=PipelineConfig)
+    assert_one_line_definition_error(info)
+
+
 def test_workflow_step_lookup_of_unknown_name_lists_steps() -> None:
     wf = Workflow(name="w", input_atom_types={}, steps=make_steps(), config_class=PipelineConfig)
     with pytest.raises(WorkflowDefinitionError, match=r"\['process', 'analyze'\]"):

@@ -1,0 +1,269 @@
+"""The Ray executor: a plan becomes plain `.remote()` tasks chained by ObjectRefs.
+
+The driver settles the cached part of the plan first (one batched Ledger lookup per level, no Ray
+needed), then submits every remaining node at once: each task's upstream ObjectRefs are its
+arguments, so Ray resolves dependencies with no driver round trip. Tasks return their StepRun plus
+the datasets they produced, which travel to downstream tasks through Ray's object store. The driver
+collects results with `ray.wait` and commits them to the Ledger actor in batches.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from motools import _hashing
+from motools.atom._dataset import Dataset
+from motools.atom._store import AtomStore
+from motools.engine._inline import marker, resolve_level
+from motools.engine._ledger import Ledger
+from motools.engine._node import one_line
+from motools.engine._records import StepRun
+from motools.engine._single_flight import run_node_once
+from motools.workflow._plan import Plan, PlanNode
+
+NAMESPACE = "motools"
+_init_lock = threading.Lock()
+
+
+def ensure_ray(address: str | None = None) -> None:
+    """Join the cluster at `address` / `RAY_ADDRESS`, or start a private local Ray.
+
+    Ray started here is quiet (usage stats off, warnings only) and shut down at exit. Inside
+    `ray job submit` RAY_ADDRESS is set, so the driver joins that cluster.
+    """
+    import ray
+
+    with _init_lock:
+        if ray.is_initialized():
+            return
+        target = address or os.environ.get("RAY_ADDRESS") or "local"
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        kwargs: dict[str, Any] = {
+            "logging_level": "WARNING",
+            "log_to_driver": os.environ.get("MOTOOLS_RAY_LOGS") == "1",
+        }
+        if target == "local":
+            kwargs["include_dashboard"] = False
+        ray.init(address=target, **kwargs)
+        if target == "local":
+            atexit.register(ray.shutdown)
+
+
+class _LedgerActor:
+    """The Ledger behind a Ray actor; every method is idempotent (calls may be retried)."""
+
+    def __init__(self, path: str) -> None:
+        self._ledger = Ledger(path)
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self._ledger, method)(*args, **kwargs)
+
+
+class ActorLedger:
+    """A picklable proxy with the Ledger's methods, forwarding to the actor."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        import ray
+
+        return ray.get(self._handle.call.remote(method, *args, **kwargs))
+
+    def lookup_many(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
+        return dict(self._call("lookup_many", list(keys)))
+
+    def commit(self, step_runs: Sequence[StepRun], *, cache: bool = True) -> None:
+        self._call("commit", list(step_runs), cache=cache)
+
+    def claim_many(self, keys: Sequence[str], holder: str, ttl: float) -> dict[str, str]:
+        return dict(self._call("claim_many", list(keys), holder, ttl))
+
+    def claim_any(self, keys: Sequence[str], holder: str, ttl: float) -> str | None:
+        result = self._call("claim_any", list(keys), holder, ttl)
+        return None if result is None else str(result)
+
+    def release(self, keys: Sequence[str], holder: str) -> None:
+        self._call("release", list(keys), holder)
+
+
+def ledger_actor_name(store: AtomStore) -> str:
+    """The actor name of a store's Ledger: one per Ledger file."""
+    path = str(store.ledger_path.resolve())
+    return "ledger-" + _hashing.digest("motools.ledger-actor.v1", path)[:16]
+
+
+def get_ledger_actor(store: AtomStore) -> ActorLedger:
+    """The store's Ledger actor (created on this node if it does not exist yet)."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    # The SQLite file lives on the driver's node (the head node on a cluster): pin the actor there.
+    here = ray.get_runtime_context().get_node_id()
+    handle = (
+        ray.remote(_LedgerActor)
+        .options(
+            name=ledger_actor_name(store),
+            namespace=NAMESPACE,
+            lifetime="detached",
+            get_if_exists=True,
+            max_restarts=-1,
+            max_task_retries=-1,
+            num_cpus=0,
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=here, soft=False),
+        )
+        .remote(str(store.ledger_path.resolve()))
+    )
+    return ActorLedger(handle)
+
+
+@dataclass
+class NodeResult:
+    """What a node task returns: its StepRun and the datasets it produced (by output name)."""
+
+    step_run: StepRun
+    datasets: dict[str, Dataset] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _TaskContext:
+    store: AtomStore
+    ledger: ActorLedger
+    run_id: str
+    user: str | None
+    force: bool
+    write_cache: bool
+
+
+def _node_task(
+    node: PlanNode,
+    ctx: _TaskContext,
+    settled: dict[str, StepRun],
+    upstream_ids: list[str],
+    *upstream: NodeResult,
+) -> NodeResult:
+    results = dict(zip(upstream_ids, upstream, strict=True))
+    runs = {**settled, **{pid: r.step_run for pid, r in results.items()}}
+    blocked = [runs[u] for u in node.upstream if runs[u].status in ("failed", "skipped")]
+    if blocked:
+        return NodeResult(marker(node, ctx.run_id, ctx.user, status="skipped",
+                                 error=f"upstream step {blocked[0].step!r} did not succeed"))
+    outputs = {pid: sr.outputs for pid, sr in runs.items()}
+    try:
+        inputs = node.resolve_inputs(outputs)
+    except Exception as exc:
+        return NodeResult(marker(node, ctx.run_id, ctx.user, status="failed", error=one_line(exc)))
+    preloaded: dict[str, Dataset] = {}
+    for name, source in node.inputs.items():
+        for pid in source.producers:
+            if pid in results and name in results[pid].datasets:
+                preloaded[name] = results[pid].datasets[name]
+                break
+    produced: dict[str, Dataset] = {}
+    step_run = run_node_once(
+        node, inputs, node.cache_key(inputs), ctx.store, ctx.ledger,
+        run_id=ctx.run_id, user=ctx.user, force=ctx.force, write_cache=ctx.write_cache,
+        preloaded=preloaded, datasets_out=produced,
+    )
+    return NodeResult(step_run, produced if step_run.status == "succeeded" else {})
+
+
+_remote_task: Any = None
+
+
+def _task_options(node: PlanNode) -> dict[str, Any]:
+    res = node.step.resources
+    options: dict[str, Any] = {
+        "num_cpus": res.num_cpus,
+        "num_gpus": res.num_gpus,
+        "max_retries": res.max_retries,
+        "retry_exceptions": False,  # user exceptions are retried (if opted in) inside the task
+        "name": f"motools:{node.name}",
+    }
+    if res.memory is not None:
+        options["memory"] = res.memory
+    return options
+
+
+def run_ray(
+    plan: Plan,
+    store: AtomStore,
+    ledger: Ledger,
+    *,
+    run_id: str,
+    user: str | None,
+    force_rerun: bool = False,
+    no_cache: bool = False,
+    observe: Callable[[StepRun], None] | None = None,
+    address: str | None = None,
+) -> dict[str, StepRun]:
+    """Execute a plan on Ray. Returns plan id -> the node's StepRun."""
+    done: dict[str, StepRun] = {}
+
+    def settle(runs: Sequence[StepRun]) -> None:
+        for sr in runs:
+            done[sr.plan_id] = sr
+            if observe is not None:
+                observe(sr)
+
+    # 1. The cached part, level by level, in this process: a fully cached plan never starts Ray.
+    to_submit: list[PlanNode] = []
+    running: set[str] = set()
+    for level in plan.levels():
+        ready = [n for n in level if not running.intersection(n.upstream)]
+        settled, to_run = resolve_level(
+            ready, done, store, ledger, run_id=run_id, user=user, force_rerun=force_rerun
+        )
+        ledger.commit(settled, cache=False)
+        settle(settled)
+        for node in [n for n, _, _ in to_run] + [n for n in level if running.intersection(n.upstream)]:
+            running.add(node.plan_id)
+            to_submit.append(node)
+    if not to_submit:
+        return done
+
+    # 2. Everything else becomes one graph of tasks, submitted at once.
+    import ray
+
+    global _remote_task
+    ensure_ray(address)
+    if _remote_task is None:
+        _remote_task = ray.remote(_node_task)
+    ctx = _TaskContext(store, get_ledger_actor(store), run_id, user, force_rerun, not no_cache)
+    order = {node.plan_id: i for i, node in enumerate(to_submit)}
+    refs: dict[str, Any] = {}
+    for node in sorted(to_submit, key=lambda n: (n.level, order[n.plan_id])):
+        upstream_ids = [u for u in node.upstream if u in refs]
+        settled_up = {u: done[u] for u in node.upstream if u in done}
+        refs[node.plan_id] = _remote_task.options(**_task_options(node)).remote(
+            node, ctx, settled_up, upstream_ids, *[refs[u] for u in upstream_ids]
+        )
+
+    # 3. Collect in batches: one Ledger commit per batch of finished tasks.
+    pending = {ref: pid for pid, ref in refs.items()}
+    while pending:
+        ready_refs, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0.2)
+        batch: list[StepRun] = []
+        for ref in ready_refs:
+            pid = pending.pop(ref)
+            node = plan.nodes[pid]
+            try:
+                batch.append(ray.get(ref).step_run)
+            except Exception as exc:  # the worker died past its retries, or Ray itself failed
+                bad = [u for u in node.upstream if u in done and done[u].status in ("failed", "skipped")]
+                status = "skipped" if bad else "failed"
+                error = f"upstream step {done[bad[0]].step!r} did not succeed" if bad else one_line(exc)
+                batch.append(marker(node, run_id, user, status=status, error=error))
+            done[pid] = batch[-1]
+        if batch:
+            ctx.ledger.commit(batch, cache=not no_cache)
+            for sr in batch:
+                if observe is not None:
+                    observe(sr)
+    return done

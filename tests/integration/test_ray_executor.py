@@ -1,0 +1,267 @@
+"""The Ray executor: real local Ray (one per test session), real worker processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from motools.atom import DatasetAtom
+from motools.engine import get_ledger
+from motools.workflow import AtomConstructor, Resources, Step, Workflow, run_workflow
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class SleepConfig:
+    seconds: float = 0.0
+    log: str = ""
+    fail: bool = False
+    tag: str = ""
+
+
+def _log(path: str, event: dict) -> None:
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps(event) + "\n")
+
+
+def sleepy(config: SleepConfig, input_atoms, temp_workspace: Path) -> list[AtomConstructor]:
+    start = time.time()
+    _log(config.log, {"event": "start", "tag": config.tag, "pid": os.getpid(), "t": start})
+    time.sleep(config.seconds)
+    if config.fail:
+        raise RuntimeError(f"step {config.tag} was told to fail")
+    out = temp_workspace / "out.txt"
+    out.write_text(config.tag + "".join(sorted(a.id for a in input_atoms.values())))
+    _log(config.log, {"event": "end", "tag": config.tag, "t": time.time()})
+    return [AtomConstructor(name=f"out_{config.tag}", path=out, type="blob")]
+
+
+def events(log: Path, kind: str = "start") -> list[dict]:
+    if not log.exists():
+        return []
+    return [e for e in map(json.loads, log.read_text().splitlines()) if e["event"] == kind]
+
+
+def fan_workflow(n: int, resources: Resources = Resources()) -> Workflow:
+    """n independent steps a0..a{n-1}, then one step that consumes all of them."""
+    steps = [
+        Step(name=f"a{i}", function=sleepy, input_atom_types={}, config_class=SleepConfig,
+             output_atom_types={f"out_a{i}": "blob"}, resources=resources)
+        for i in range(n)
+    ]
+    steps.append(Step(name="join", function=sleepy, config_class=SleepConfig,
+                      input_atom_types={f"out_a{i}": "blob" for i in range(n)},
+                      output_atom_types={"out_join": "blob"}))
+    fields = {s.name: SleepConfig for s in steps}
+    config_class = dataclass(type("FanConfig", (), {"__annotations__": fields}))
+    return Workflow(name=f"fan{n}", input_atom_types={}, steps=steps, config_class=config_class)
+
+
+def fan_config(n: int, log: Path, seconds: float = 0.0, fail: set[str] = frozenset()) -> dict:
+    cfg = {f"a{i}": {"seconds": seconds, "log": str(log), "tag": f"a{i}", "fail": f"a{i}" in fail}
+           for i in range(n)}
+    cfg["join"] = {"log": str(log), "tag": "join"}
+    return cfg
+
+
+def test_inline_and_ray_give_identical_atom_ids(tmp_path):
+    wf, cfg = fan_workflow(2), fan_config(2, tmp_path / "log")
+    ray_result = run_workflow(wf, {}, cfg, "alice", store=tmp_path / "ray")
+    inline_result = run_workflow(wf, {}, cfg, "alice", store=tmp_path / "inline", executor="inline")
+    assert ray_result.ok and inline_result.ok
+    assert ray_result.output_atoms == inline_result.output_atoms
+
+
+def test_steps_run_in_ray_workers_not_the_driver(tmp_path):
+    log = tmp_path / "log"
+    result = run_workflow(fan_workflow(2), {}, fan_config(2, log), "alice")
+    assert result.ok
+    pids = {e["pid"] for e in events(log)}
+    assert pids and os.getpid() not in pids
+    runs = get_ledger(result.store).step_runs_of(result.run_id)
+    assert {r.pid for r in runs if r.status == "succeeded"} == pids
+
+
+def test_independent_steps_run_concurrently(tmp_path):
+    log = tmp_path / "log"
+    result = run_workflow(fan_workflow(2), {}, fan_config(2, log, seconds=1.5), "alice")
+    assert result.ok
+    starts = {e["tag"]: e["t"] for e in events(log)}
+    ends = {e["tag"]: e["t"] for e in events(log, "end")}
+    assert starts["a0"] < ends["a1"] and starts["a1"] < ends["a0"], "a0 and a1 did not overlap"
+
+
+def test_failing_branch_fails_only_its_downstream_and_rerun_executes_only_it(tmp_path):
+    log = tmp_path / "log"
+    wf = fan_workflow(3)
+    result = run_workflow(wf, {}, fan_config(3, log, fail={"a1"}), "alice")
+    status = {s.name: s.status for s in result.step_states}
+    assert status == {"a0": "succeeded", "a1": "failed", "a2": "succeeded", "join": "skipped"}
+    assert "told to fail" in result.step_states["a1"].error
+    traceback = get_ledger(result.store).step_run(result.step_states["a1"].step_run_id).traceback
+    assert "RuntimeError" in traceback
+
+    log.unlink()
+    rerun = run_workflow(wf, {}, fan_config(3, log), "alice")
+    assert rerun.ok
+    assert sorted(e["tag"] for e in events(log)) == ["a1", "join"]
+    assert {s.name: s.status for s in rerun.step_states}["a0"] == "cached"
+
+
+def test_concurrency_group_caps_running_tasks(tmp_path):
+    log = tmp_path / "log"
+    # num_cpus=0: without the group, all six would run at once on two cores.
+    wf = fan_workflow(6, Resources(num_cpus=0, concurrency_group="api", concurrency_limit=2))
+    result = run_workflow(wf, {}, fan_config(6, log, seconds=0.6), "alice")
+    assert result.ok
+    spans = [(s["t"], e["t"]) for s in events(log) for e in events(log, "end")
+             if s["tag"] == e["tag"] and s["tag"] != "join"]
+    assert len(spans) == 6
+    most = max(sum(1 for a, b in spans if a <= t < b) for t, _ in spans)
+    assert most == 2
+
+
+def test_killing_the_ledger_actor_mid_run_loses_nothing(tmp_path):
+    import ray
+
+    from motools.atom import get_store
+    from motools.engine._ray import NAMESPACE, ledger_actor_name
+
+    log = tmp_path / "log"
+    wf = fan_workflow(4)
+    store = get_store(tmp_path / "store-kill")
+    name = ledger_actor_name(store)
+    kills = []
+
+    def killer() -> None:
+        deadline = time.time() + 30
+        while time.time() < deadline and len(kills) < 2:
+            try:
+                actor = ray.get_actor(name, namespace=NAMESPACE)
+            except ValueError:
+                time.sleep(0.05)
+                continue
+            if len(events(log)) > len(kills):
+                ray.kill(actor, no_restart=False)
+                kills.append(time.time())
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    result = run_workflow(wf, {}, fan_config(4, log, seconds=0.5), "alice", store=store)
+    thread.join()
+    assert kills, "the Ledger actor was never killed"
+    assert result.ok
+    keys = [s.cache_key for s in result.step_states]
+    assert set(get_ledger(store).lookup_many(keys)) == set(keys)
+
+
+def test_fully_cached_rerun_starts_no_ray(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        import ray
+        from test_ray_executor import fan_workflow, fan_config
+        from motools.workflow import run_workflow
+        wf, cfg = fan_workflow(2), fan_config(2, {str(tmp_path / 'log')!r})
+        assert run_workflow(wf, {{}}, cfg, "alice").ok
+        ray.shutdown()
+        result = run_workflow(wf, {{}}, cfg, "alice")
+        print([s.status for s in result.step_states], ray.is_initialized())
+        """
+    )
+    env = {**os.environ, "MOTOOLS_STORE": str(tmp_path / "store-sub")}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "['cached', 'cached', 'cached'] False"
+
+
+def test_two_drivers_compute_each_key_once(tmp_path):
+    log = tmp_path / "log"
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_ray_executor import fan_workflow, fan_config
+        from motools.workflow import run_workflow
+        result = run_workflow(fan_workflow(3), {{}}, fan_config(3, {str(log)!r}, seconds=1.0),
+                              "alice", executor=sys.argv[1])
+        print(result.ok, sorted(result.output_atoms.items()))
+        """
+    )
+    env = {**os.environ, "MOTOOLS_STORE": str(tmp_path / "shared-store"), "MOTOOLS_LEASE_TTL": "5"}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, executor], env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for executor in ("ray", "inline")
+    ]
+    outs = [p.communicate(timeout=240) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
+    lines = [o[0].strip().splitlines()[-1] for o in outs]
+    assert lines[0] == lines[1] and lines[0].startswith("True")
+    assert sorted(e["tag"] for e in events(log)) == ["a0", "a1", "a2", "join"]
+
+
+def test_dataset_outputs_reach_downstream_steps_through_the_object_store(tmp_path):
+    def make(config: SleepConfig, input_atoms, temp_workspace: Path) -> list[AtomConstructor]:
+        path = temp_workspace / "d.jsonl"
+        path.write_text('{"x": 1}\n{"x": 2}\n')
+        return [AtomConstructor(name="data", path=path, type="dataset")]
+
+    def count(config: SleepConfig, input_atoms, temp_workspace: Path) -> list[AtomConstructor]:
+        atom = input_atoms["data"]
+        # Preloaded from the upstream task's result, not read back from the store.
+        assert atom._dataset is not None, "dataset was not handed over in memory"
+        path = temp_workspace / "n.txt"
+        path.write_text(str(len(atom.load())))
+        return [AtomConstructor(name="n", path=path, type="blob")]
+
+    @dataclass
+    class Cfg:
+        make: SleepConfig
+        count: SleepConfig
+
+    wf = Workflow(name="handover", input_atom_types={}, config_class=Cfg, steps=[
+        Step(name="make", function=make, input_atom_types={}, config_class=SleepConfig,
+             output_atom_types={"data": "dataset"}),
+        Step(name="count", function=count, input_atom_types={"data": "dataset"},
+             config_class=SleepConfig, output_atom_types={"n": "blob"}),
+    ])
+    result = run_workflow(wf, {}, {"make": {}, "count": {}}, "alice")
+    assert result.ok, result.failures
+    assert (result.get_atom("n").local_path() / "n.txt").read_text() == "2"
+    assert len(DatasetAtom.load(result.output_atoms["data"], store=result.store).load()) == 2
+
+
+@pytest.mark.parametrize("executor", ["ray", "inline"])
+def test_a_lease_left_by_a_dead_driver_is_taken_over_after_expiry(tmp_path, monkeypatch, executor):
+    from motools.atom import get_store
+    from motools.workflow import compile_plan
+
+    monkeypatch.setenv("MOTOOLS_LEASE_TTL", "1.5")
+    log = tmp_path / "log"
+    wf, cfg = fan_workflow(1), fan_config(1, log)
+    store = get_store(tmp_path / f"store-{executor}")
+    plan = compile_plan(wf, [cfg], {})
+    first = next(n for n in plan.nodes.values() if n.name == "a0")
+    key = first.cache_key({})
+    get_ledger(store).claim_many([key], "run-that-died", 1.5)
+
+    started = time.time()
+    result = run_workflow(wf, {}, cfg, "alice", store=store, executor=executor)
+    assert result.ok
+    assert time.time() - started >= 1.0, "the live lease of another driver was ignored"
+    assert [e["tag"] for e in events(log)] == ["a0", "join"]
