@@ -24,6 +24,11 @@ StoreOption = Annotated[
     str | None,
     typer.Option("--store", envvar="MOTOOLS_STORE", help="Store root: a folder or s3://bucket/prefix."),
 ]
+AddressOption = Annotated[
+    str | None,
+    typer.Option("--address", envvar="RAY_ADDRESS",
+                 help="Ray cluster to join (default: a private local Ray)."),
+]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 
 
@@ -44,7 +49,7 @@ def _fail(message: str, code: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (0 ok, 1 failures, 2 bad input, 130 interrupted)."""
-    from motools.cli import _atom, _workflow  # noqa: F401  (registers the sub-commands)
+    from motools.cli import _atom, _runs, _workflow  # noqa: F401  (registers the sub-commands)
 
     args = list(sys.argv[1:] if argv is None else argv)
     command = typer.main.get_command(app)

@@ -16,17 +16,12 @@ _STYLE = {"succeeded": "green", "cached": "cyan", "failed": "red", "skipped": "y
 @functools.cache
 def console() -> Console:
     """Console on stdout."""
+    import sys
+
     from rich.console import Console
 
-    return Console(soft_wrap=True)
-
-
-@functools.cache
-def err_console() -> Console:
-    """Console on stderr (progress lines)."""
-    from rich.console import Console
-
-    return Console(stderr=True, soft_wrap=True)
+    # Off a terminal (pipes, CI, job logs) rich assumes 80 columns and crops ids: use more.
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 
 def print_step_states(result: WorkflowResult) -> None:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from motools._errors import ConfigError
-from motools.cli._app import StoreOption, app
-from motools.cli._render import console, err_console, print_metrics, print_step_states
+from motools.cli._app import AddressOption, StoreOption, app
+from motools.cli._render import console, print_metrics, print_step_states
 
 if TYPE_CHECKING:
     from motools.workflow import Workflow
@@ -53,6 +53,11 @@ def list_workflows() -> None:
     console().print(table)
 
 
+class Executor(str, Enum):
+    ray = "ray"
+    inline = "inline"
+
+
 @workflow_app.command("run")
 def run(
     name: Annotated[str, typer.Argument(help="A registered workflow name.")],
@@ -64,21 +69,24 @@ def run(
     force_rerun: Annotated[bool, typer.Option(help="Skip cache reads.")] = False,
     no_cache: Annotated[bool, typer.Option(help="Skip cache writes.")] = False,
     store: StoreOption = None,
+    address: AddressOption = None,
+    executor: Annotated[Executor, typer.Option(help="Where steps run.")] = Executor.ray,
 ) -> int:
     """Run a workflow with one config, print its steps and metrics."""
+    from motools.engine import ProgressDisplay
     from motools.workflow import run_workflow
 
     wf = _workflow(name)
     cfg = _config(wf, config)
-
-    def observe(step_run: Any) -> None:
-        took = f" {step_run.runtime_seconds:.2f}s" if step_run.status == "succeeded" else ""
-        err_console().print(f"  {step_run.step}: {step_run.status}{took}", highlight=False)
-
-    result = run_workflow(
-        workflow=wf, input_atoms={}, config=cfg, user=user, selected_stages=stages,
-        force_rerun=force_rerun, no_cache=no_cache, store=store, observe=observe,
-    )
+    progress = ProgressDisplay()
+    try:
+        result = run_workflow(
+            workflow=wf, input_atoms={}, config=cfg, user=user, selected_stages=stages,
+            force_rerun=force_rerun, no_cache=no_cache, store=store, address=address,
+            executor=executor.value, observe=progress,
+        )
+    finally:
+        progress.close()
     print_step_states(result)
     print_metrics(result)
     console().print(f"run {result.run_id}", highlight=False)

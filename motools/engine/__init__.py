@@ -1,8 +1,9 @@
 """The engine: executors, the Ledger (cache index + provenance log), run records."""
 
 from motools.engine._ledger import Ledger
+from motools.engine._progress import ProgressDisplay, RunObserver
 from motools.engine._records import RunRecord, StepRun
 from motools.engine._result import StepState, WorkflowResult
 from motools.engine._run import get_ledger, run_workflow
 
-__all__ = ["Ledger", "RunRecord", "StepRun", "StepState", "WorkflowResult", "get_ledger", "run_workflow"]
+__all__ = ["Ledger", "ProgressDisplay", "RunObserver", "RunRecord", "StepRun", "StepState", "WorkflowResult", "get_ledger", "run_workflow"]

@@ -45,7 +45,8 @@ def ensure_ray(address: str | None = None) -> None:
         target = address or os.environ.get("RAY_ADDRESS") or "local"
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         kwargs: dict[str, Any] = {
-            "logging_level": "WARNING",
+            # Quiet: the embedded instance otherwise warns about its own token auth on every start.
+            "logging_level": "ERROR" if target == "local" else "WARNING",
             "log_to_driver": os.environ.get("MOTOOLS_RAY_LOGS") == "1",
         }
         if target == "local":

@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,7 +16,8 @@ from motools.atom._atom import Atom
 from motools.atom._store import AtomStore, get_store
 from motools.engine._inline import run_inline
 from motools.engine._ledger import Ledger
-from motools.engine._records import RunRecord, StepRun
+from motools.engine._progress import RunObserver
+from motools.engine._records import RunRecord
 from motools.engine._result import StepState, StepStates, WorkflowResult
 from motools.workflow._plan import compile_plan, parse_stages
 from motools.workflow._spec import Workflow
@@ -56,7 +57,7 @@ def run_workflow(
     store: str | os.PathLike[str] | AtomStore | None = None,
     executor: ExecutorName = "ray",
     address: str | None = None,
-    observe: Callable[[StepRun], None] | None = None,
+    observe: RunObserver | None = None,
 ) -> WorkflowResult:
     """Run a workflow with caching and provenance, and wait for it.
 
@@ -73,7 +74,7 @@ def run_workflow(
         executor: `ray` (default) runs steps as Ray tasks, on a private local Ray or the cluster
             at `address` / `RAY_ADDRESS`; `inline` runs them one by one in this process.
         address: Ray cluster address (default: `RAY_ADDRESS`, else a private local Ray).
-        observe: Called with each step run as it settles (for progress displays).
+        observe: Told the plan, then each step run as it settles (e.g. a ProgressDisplay).
 
     Returns:
         A WorkflowResult. A failing step does not raise: it is in `result.failures`, its
@@ -93,8 +94,10 @@ def run_workflow(
     run = RunRecord(kind="workflow", name=workflow.name, command=" ".join(sys.argv), user=user)
     ledger.save_run(run)
     try:
+        if observe is not None:
+            observe.started(plan)
         options = dict(run_id=run.id, user=user, force_rerun=force_rerun, no_cache=no_cache,
-                       observe=observe)
+                       observe=observe.settled if observe is not None else None)
         if executor == "ray":
             from motools.engine._ray import run_ray
 

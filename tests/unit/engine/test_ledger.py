@@ -293,7 +293,7 @@ TRAIN_EVAL = Workflow(
 
 def run_train_eval(store: Path):  # type: ignore[no-untyped-def]
     cfg = TrainEvalConfig(PrepareConfig(), TrainConfig(), EvalConfig())
-    result = run_workflow(TRAIN_EVAL, {}, cfg, user="alice", store=store)
+    result = run_workflow(TRAIN_EVAL, {}, cfg, user="alice", store=store, executor="inline")
     assert result.ok, result.failures
     return result
 

@@ -82,7 +82,7 @@ def test_run_workflow_uses_motools_store_env_var(
 ) -> None:
     root = tmp_path / "env-store"
     monkeypatch.setenv("MOTOOLS_STORE", str(root))
-    result = run_workflow(workflow(), {}, CONFIG, user="u")
+    result = run_workflow(workflow(), {}, CONFIG, user="u", executor="inline")
     assert result.ok
     assert (root / "atoms" / f"{result.output_atoms['sum']}.json").is_file()
     assert (root / "ledger.sqlite").is_file()
@@ -92,7 +92,7 @@ def test_run_workflow_defaults_user_to_motools_user(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MOTOOLS_USER", "carol")
-    result = run_workflow(workflow(), {}, CONFIG, store=tmp_path / "store")
+    result = run_workflow(workflow(), {}, CONFIG, store=tmp_path / "store", executor="inline")
     assert Atom.load(result.output_atoms["sum"], store=tmp_path / "store").user == "carol"
 
 
@@ -104,14 +104,14 @@ def test_unknown_executor_is_a_user_error(tmp_path: Path) -> None:
 def test_observe_sees_every_step_run_as_it_settles(tmp_path: Path) -> None:
     seen: list[StepRun] = []
     store = tmp_path / "store"
-    run_workflow(workflow(), {}, CONFIG, store=store, observe=seen.append)
-    run_workflow(workflow(), {}, CONFIG, store=store, observe=seen.append)
+    run_workflow(workflow(), {}, CONFIG, store=store, executor="inline", observe=seen.append)
+    run_workflow(workflow(), {}, CONFIG, store=store, executor="inline", observe=seen.append)
     assert [(r.step, r.status) for r in seen] == [
         ("make", "succeeded"), ("total", "succeeded"), ("make", "cached"), ("total", "cached")]
 
 
 def test_step_gets_a_fresh_workspace_that_is_removed_afterwards(tmp_path: Path) -> None:
-    result = run_workflow(workflow(), {}, CONFIG, store=tmp_path / "store")
+    result = run_workflow(workflow(), {}, CONFIG, store=tmp_path / "store", executor="inline")
     assert result.ok
     assert SEEN["workspace_was_empty"]
     assert not Path(SEEN["workspace"]).exists()
@@ -119,10 +119,10 @@ def test_step_gets_a_fresh_workspace_that_is_removed_afterwards(tmp_path: Path) 
 
 def test_cache_entry_whose_atom_left_the_store_is_recomputed(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    first = run_workflow(workflow(), {}, CONFIG, store=store)
+    first = run_workflow(workflow(), {}, CONFIG, store=store, executor="inline")
     (store / "atoms" / f"{first.output_atoms['sum']}.json").unlink()
     SEEN.clear()
-    again = run_workflow(workflow(), {}, CONFIG, store=store)
+    again = run_workflow(workflow(), {}, CONFIG, store=store, executor="inline")
     assert [s.status for s in again.step_states] == ["cached", "succeeded"]
     assert SEEN["calls"] == ["total"]
     assert again.output_atoms == first.output_atoms
@@ -134,13 +134,13 @@ def test_interrupt_inside_a_step_propagates_and_marks_the_run_interrupted(tmp_pa
     store = tmp_path / "store"
     runs_before = get_ledger(get_store(store)).list_runs()
     with pytest.raises(KeyboardInterrupt):
-        run_workflow(workflow(total_fn=interrupting), {}, CONFIG, store=store)
+        run_workflow(workflow(total_fn=interrupting), {}, CONFIG, store=store, executor="inline")
     runs = get_ledger(get_store(store)).list_runs()
     assert len(runs) == len(runs_before) + 1
     assert runs[0].status == "interrupted"
     # The step that finished before the interrupt is committed and cached.
     SEEN.clear()
-    rerun = run_workflow(workflow(), {}, CONFIG, store=store)
+    rerun = run_workflow(workflow(), {}, CONFIG, store=store, executor="inline")
     assert [s.status for s in rerun.step_states] == ["cached", "succeeded"]
 
 
@@ -149,7 +149,7 @@ def test_failed_run_record_counts_statuses(tmp_path: Path) -> None:
         raise RuntimeError("nope")
 
     store = tmp_path / "store"
-    result = run_workflow(workflow(total_fn=broken), {}, CONFIG, store=store)
+    result = run_workflow(workflow(total_fn=broken), {}, CONFIG, store=store, executor="inline")
     record = get_ledger(get_store(store)).get_run(result.run_id)
     assert record is not None
     assert record.status == "failed"
