@@ -28,8 +28,13 @@ KEY_TAG = "motools.key.v1"
 SOURCE_TAG = "motools.source.v1"
 
 # Config fields whose names look like credentials never enter a key or provenance.
-# `max_tokens` and `tokenizer` are ordinary settings; `api_key`, `hf_token`, `client_secret` are not.
-_SECRET_NAME = re.compile(r"^(.*_)?(api_?key|key|token|secret|password|passwd|credentials?)$", re.I)
+# `max_tokens`, `tokenizer` and `sort_key` are ordinary settings; `api_key`, `hf_token`,
+# `client_secret`, `aws_secret_access_key` are not.
+_SECRET_NAME = re.compile(
+    r"^(.*_)?(api_?key|access_?key|secret_?key|private_?key|token|secret|password|passwd"
+    r"|credentials?)$",
+    re.I,
+)
 
 
 def is_secret_name(name: str) -> bool:

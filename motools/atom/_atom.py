@@ -210,7 +210,8 @@ def store_dataset(
     # The id comes from the records, not the Parquet bytes, so JSONL, Parquet and folder forms of
     # the same records are one atom whatever pyarrow version wrote the blob.
     files = {"data.parquet": store.put_blob(dataset.to_parquet_bytes())}
-    meta = {"samples": len(dataset), "columns": dataset.columns, **metadata}
+    # Sorted: records are mappings, so the order keys first appeared in must not change the id.
+    meta = {"samples": len(dataset), "columns": sorted(dataset.columns), **metadata}
     return store.put_atom("dataset", dataset.content_digest(), files, meta, provenance)
 
 

@@ -34,12 +34,8 @@ DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 
 @app.callback()
 def _root(debug: DebugOption = False) -> None:
-    if debug:
-        os.environ["MOTOOLS_DEBUG"] = "1"
-
-
-def _debug(argv: list[str]) -> bool:
-    return "--debug" in argv or os.environ.get("MOTOOLS_DEBUG") == "1"
+    # `--debug` is handled by `main`, wherever it appears on the line; declared here for --help.
+    return None
 
 
 def _fail(message: str, code: int) -> int:
@@ -52,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     from motools.cli import _atom, _runs, _workflow  # noqa: F401  (registers the sub-commands)
 
     args = list(sys.argv[1:] if argv is None else argv)
+    # --debug is accepted anywhere on the line, not only before the sub-command.
+    debug = "--debug" in args or os.environ.get("MOTOOLS_DEBUG") == "1"
+    args = [a for a in args if a != "--debug"]
     command = typer.main.get_command(app)
     try:
         result: Any = command.main(args=args, prog_name="motools", standalone_mode=False)
@@ -60,11 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         return _fail("interrupted", 130)
     except UserError as exc:
-        if _debug(args):
+        if debug:
             traceback.print_exc()
         return _fail(str(exc), 2)
     except MotoolsError as exc:
-        if _debug(args):
+        if debug:
             traceback.print_exc()
         return _fail(str(exc), 1)
     except TyperException as exc:
@@ -72,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         return _fail(message, int(getattr(exc, "exit_code", 2)))
     except Exception as exc:  # a bug, not bad input: one line unless --debug
-        if _debug(args):
+        if debug:
             traceback.print_exc()
             return 1
         return _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug)", 1)

@@ -30,7 +30,7 @@ def print_step_states(result: WorkflowResult) -> None:
 
     table = Table("step", "status", "time", "outputs / error", title=f"workflow {result.workflow}")
     for s in result.step_states:
-        detail = s.error or ", ".join(f"{k}={v[:24]}…" for k, v in s.output_atoms.items())
+        detail = s.error or ", ".join(f"{k}={v}" for k, v in s.output_atoms.items())
         took = f"{s.runtime_seconds:.2f}s" if s.status == "succeeded" else "-"
         table.add_row(s.name, f"[{_STYLE.get(s.status, '')}]{s.status}[/]", took, detail)
     console().print(table)

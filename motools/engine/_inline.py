@@ -13,7 +13,7 @@ from motools.atom._store import AtomStore
 from motools.engine._ledger import Ledger
 from motools.engine._node import one_line
 from motools.engine._records import StepRun
-from motools.engine._single_flight import run_node_once
+from motools.engine._single_flight import lease_holder, run_node_once
 from motools.workflow._plan import Plan, PlanNode
 
 Observer = Callable[[StepRun], None]
@@ -118,7 +118,7 @@ def run_inline(
         for node, inputs, key in to_run:
             record = run_node_once(
                 node, inputs, key, store, ledger, run_id=run_id, user=user,
-                force=force_rerun, write_cache=not no_cache,
+                force=force_rerun, write_cache=not no_cache, holder=lease_holder(run_id),
             )
             ledger.commit([record], cache=not no_cache)
             settle([record])

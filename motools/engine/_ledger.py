@@ -85,7 +85,8 @@ class Ledger:
         """Record finished step runs in one transaction; successful ones enter the cache.
 
         Idempotent: committing the same step run twice changes nothing. Failed and skipped runs
-        are recorded for provenance but never cached.
+        are recorded for provenance but never cached; a newer success for a key replaces the
+        older one (that is what `force_rerun` asks for).
         """
         now = time.time()
         with self._lock, self._db:
@@ -102,9 +103,16 @@ class Ledger:
                         "INSERT OR IGNORE INTO atom_producers VALUES (?,?)", (atom_id, sr.id)
                     )
                 if cache and sr.key is not None:
+                    # A newer success (a forced rerun) supersedes an older one, as the store's
+                    # step record does; comparing end times keeps that true when a retried
+                    # commit arrives late.
                     self._db.execute(
-                        "INSERT OR IGNORE INTO cache VALUES (?,?,?,?,?)",
-                        (sr.key, sr.step, json.dumps(sr.outputs, sort_keys=True), sr.id, now),
+                        "INSERT INTO cache VALUES (?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
+                        "step=excluded.step, outputs=excluded.outputs, "
+                        "step_run_id=excluded.step_run_id, created_at=excluded.created_at "
+                        "WHERE excluded.created_at > cache.created_at",
+                        (sr.key, sr.step, json.dumps(sr.outputs, sort_keys=True), sr.id,
+                         sr.ended_at or now),
                     )
 
     def forget(self, keys: Sequence[str]) -> int:
@@ -186,11 +194,14 @@ class Ledger:
         return [RunRecord.model_validate_json(r[0]) for r in rows]
 
     # ---- leases (single flight, concurrency-group permits) ---------------------------------
-    def claim_many(self, keys: Sequence[str], holder: str, ttl: float) -> dict[str, str]:
+    def claim_many(
+        self, keys: Sequence[str], holder: str, ttl: float, take_over: str | None = None
+    ) -> dict[str, str]:
         """Lease free or expired keys to `holder` for `ttl` seconds.
 
         Returns key -> the holder after the call (equal to `holder` where the claim succeeded).
-        Re-claiming a key one already holds renews it, so retries are harmless.
+        Re-claiming a key one already holds renews it, so retries are harmless. Leases held by
+        `take_over` (a holder known to be dead) are taken even before they expire.
         """
         now = time.time()
         owners: dict[str, str] = {}
@@ -199,7 +210,7 @@ class Ledger:
                 row = self._db.execute(
                     "SELECT holder, expires_at FROM leases WHERE key = ?", (key,)
                 ).fetchone()
-                if row is None or row[0] == holder or row[1] <= now:
+                if row is None or row[0] in (holder, take_over) or row[1] <= now:
                     self._db.execute(
                         "INSERT OR REPLACE INTO leases VALUES (?,?,?)", (key, holder, now + ttl)
                     )

@@ -24,7 +24,7 @@ from motools.engine._inline import marker, resolve_level
 from motools.engine._ledger import Ledger
 from motools.engine._node import one_line
 from motools.engine._records import StepRun
-from motools.engine._single_flight import run_node_once
+from motools.engine._single_flight import lease_holder, run_node_once
 from motools.workflow._plan import Plan, PlanNode
 
 NAMESPACE = "motools"
@@ -83,8 +83,10 @@ class ActorLedger:
     def commit(self, step_runs: Sequence[StepRun], *, cache: bool = True) -> None:
         self._call("commit", list(step_runs), cache=cache)
 
-    def claim_many(self, keys: Sequence[str], holder: str, ttl: float) -> dict[str, str]:
-        return dict(self._call("claim_many", list(keys), holder, ttl))
+    def claim_many(
+        self, keys: Sequence[str], holder: str, ttl: float, take_over: str | None = None
+    ) -> dict[str, str]:
+        return dict(self._call("claim_many", list(keys), holder, ttl, take_over))
 
     def claim_any(self, keys: Sequence[str], holder: str, ttl: float) -> str | None:
         result = self._call("claim_any", list(keys), holder, ttl)
@@ -140,6 +142,7 @@ class _TaskContext:
     user: str | None
     force: bool
     write_cache: bool
+    holder: str
 
 
 def _node_task(
@@ -170,7 +173,7 @@ def _node_task(
     step_run = run_node_once(
         node, inputs, node.cache_key(inputs), ctx.store, ctx.ledger,
         run_id=ctx.run_id, user=ctx.user, force=ctx.force, write_cache=ctx.write_cache,
-        preloaded=preloaded, datasets_out=produced,
+        preloaded=preloaded, datasets_out=produced, holder=ctx.holder,
     )
     return NodeResult(step_run, produced if step_run.status == "succeeded" else {})
 
@@ -236,7 +239,8 @@ def run_ray(
     ensure_ray(address)
     if _remote_task is None:
         _remote_task = ray.remote(_node_task)
-    ctx = _TaskContext(store, get_ledger_actor(store), run_id, user, force_rerun, not no_cache)
+    ctx = _TaskContext(store, get_ledger_actor(store), run_id, user, force_rerun, not no_cache,
+                       lease_holder(run_id))
     order = {node.plan_id: i for i, node in enumerate(to_submit)}
     refs: dict[str, Any] = {}
     for node in sorted(to_submit, key=lambda n: (n.level, order[n.plan_id])):

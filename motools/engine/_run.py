@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from motools._errors import UserError
+from motools._errors import AtomNotFoundError, UserError
 from motools.atom._atom import Atom
 from motools.atom._store import AtomStore, get_store
 from motools.engine._inline import run_inline
@@ -89,6 +89,9 @@ def run_workflow(
     ids = {k: v.id if isinstance(v, Atom) else v for k, v in input_atoms.items()}
     stages = parse_stages(workflow, selected_stages)
     plan = compile_plan(workflow, [config], ids, stages)
+    for name, atom_id in ids.items():
+        if not st.has_atom(atom_id):
+            raise AtomNotFoundError(f"input atom {name!r} ({atom_id}) is not in store {st.uri}")
     user = user or default_user()
     ledger = get_ledger(st)
     run = RunRecord(kind="workflow", name=workflow.name, command=" ".join(sys.argv), user=user)

@@ -9,7 +9,9 @@ K slot keys, and a task runs only while it holds one.
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -22,13 +24,36 @@ from motools.engine._node import execute_node
 from motools.engine._records import StepRun
 from motools.workflow._plan import PlanNode
 
+log = logging.getLogger("motools")
+
 
 class LeaseLedger(Protocol):
     """The part of the Ledger API single flight needs (a Ledger or the actor's proxy)."""
 
-    def claim_many(self, keys: Sequence[str], holder: str, ttl: float) -> dict[str, str]: ...
+    def claim_many(
+        self, keys: Sequence[str], holder: str, ttl: float, take_over: str | None = None
+    ) -> dict[str, str]: ...
     def claim_any(self, keys: Sequence[str], holder: str, ttl: float) -> str | None: ...
     def release(self, keys: Sequence[str], holder: str) -> None: ...
+
+
+def lease_holder(run_id: str) -> str:
+    """`run@host:pid` of the driver, so a rerun on the same host can tell a dead holder."""
+    return f"{run_id}@{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead_local_holder(holder: str) -> bool:
+    _, _, where = holder.rpartition("@")
+    host, _, pid = where.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def lease_ttl() -> float:
@@ -89,17 +114,26 @@ def run_node_once(
     write_cache: bool = True,
     preloaded: Mapping[str, Any] | None = None,
     datasets_out: dict[str, Any] | None = None,
+    holder: str | None = None,
 ) -> StepRun:
     """Execute a node unless another driver has finished (or is finishing) the same key."""
     if not force and (hit := _cached(node, inputs, key, store, run_id, user)):
         return hit
     ttl = lease_ttl()
-    while ledger.claim_many([key], run_id, ttl)[key] != run_id:
+    holder = holder or run_id
+    waited = False
+    while (owner := ledger.claim_many([key], holder, ttl)[key]) != holder:
+        if _dead_local_holder(owner):
+            # The driver that held it was killed on this machine: no need to wait for expiry.
+            ledger.claim_many([key], holder, ttl, take_over=owner)
+            continue
+        if not waited:
+            log.warning("step %s: waiting for %s, which is computing the same key", node.name, owner)
+            waited = True
         time.sleep(_poll_seconds())
         if not force and (hit := _cached(node, inputs, key, store, run_id, user)):
             return hit
-    held = [key]
-    with _heartbeat(ledger, held, run_id):
+    with _heartbeat(ledger, [key], holder):
         # The key may have been finished between our check and our claim.
         if not force and (hit := _cached(node, inputs, key, store, run_id, user)):
             return hit

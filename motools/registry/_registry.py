@@ -84,8 +84,11 @@ def register(kind: Kind, name: str, target: str | Any, description: str = "") ->
     _check_kind(kind)
     if not isinstance(target, str):
         module, qualname = getattr(target, "__module__", None), getattr(target, "__qualname__", "")
-        if not module or "<" in qualname:
-            raise UserError(f"cannot register {target!r}: it has no importable module path")
+        if not module or not qualname or "<" in qualname:
+            raise UserError(
+                f"cannot register {type(target).__name__} {name!r} by object: pass its import "
+                "string instead, e.g. register('workflow', name, 'my_pkg.workflows:my_workflow')"
+            )
         target = f"{module}:{qualname}"
     _ensure_loaded()
     with _lock:

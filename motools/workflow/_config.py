@@ -287,7 +287,10 @@ def validate_config(config_class: type, data: Any, *, source: str = "config") ->
         ConfigError: Unknown keys, missing fields or wrong types (one line, with paths).
     """
     if isinstance(config_class, type) and isinstance(data, config_class):
-        return data
+        if isinstance(data, BaseModel):
+            return data  # pydantic validated it when it was built
+        # A plain dataclass instance was never validated: `learning_rate=1` must hash like 1.0.
+        data = config_to_dict(data)
     if _structured(config_class) and not isinstance(data, Mapping):
         raise ConfigError(f"{source}: expected a mapping, got {type(data).__name__}")
     _check_unknown_keys(config_class, data, source)
@@ -297,6 +300,8 @@ def validate_config(config_class: type, data: Any, *, source: str = "config") ->
         return pydantic.TypeAdapter(config_class).validate_python(data)
     except pydantic.ValidationError as err:
         raise ConfigError(f"{source}: {format_validation_error(err, model=config_class)}") from err
+    except _InitError as err:  # pydantic runs WorkflowConfig's own __init__ when validating
+        raise ConfigError(f"{source}: {err.detail}") from None
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
@@ -338,10 +343,26 @@ def config_section(config: Any, name: str) -> Any:
     return getattr(config, name)
 
 
+class _InitError(ConfigError):
+    """Raised by WorkflowConfig.__init__; validate_config re-labels it with the config's source."""
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
 class WorkflowConfig(BaseModel):
     """Base class for workflow configs: one field per step, each holding that step's config."""
 
     model_config = ConfigDict(extra="forbid")
+
+    def __init__(self, **data: Any) -> None:
+        # Built directly (as on the product page), errors read as from a file: one line, a path.
+        try:
+            super().__init__(**data)
+        except pydantic.ValidationError as exc:
+            detail = format_validation_error(exc, model=type(self))
+            raise _InitError(f"{type(self).__name__}: {detail}", detail) from None
 
     @classmethod
     def from_dict(cls, data: Any, *, source: str = "config") -> typing.Self:

@@ -181,11 +181,11 @@ def parse_stages(workflow: Workflow, stages: str | Sequence[str] | None) -> list
     for item in (i.strip() for i in items):
         if ":" in item:
             start, _, end = item.partition(":")
-            lo = names.index(start) if start else 0
-            hi = names.index(end) if end else len(names) - 1
             for part in (start, end):
                 if part and part not in names:
                     raise UserError(f"unknown stage {part!r}; stages: {', '.join(names)}")
+            lo = names.index(start) if start else 0
+            hi = names.index(end) if end else len(names) - 1
             selected.extend(names[lo : hi + 1])
         elif item not in names:
             raise UserError(f"unknown stage {item!r}; stages: {', '.join(names)}")

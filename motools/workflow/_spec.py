@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import textwrap
+import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,12 +99,9 @@ class Step:
             raise WorkflowDefinitionError(
                 f"{where}: config_class must be a pydantic model or a dataclass"
             )
-        for kind, types in (("input", self.input_atom_types), ("output", self.output_atom_types)):
-            for name, atom_type in (types or {}).items():
-                if not isinstance(atom_type, str) or not ATOM_TYPE_PATTERN.fullmatch(atom_type):
-                    raise WorkflowDefinitionError(
-                        f"{where}: {kind} {name!r} has invalid atom type {atom_type!r}"
-                    )
+        _check_types(where, "input", self.input_atom_types)
+        if self.output_atom_types is not None:
+            _check_types(where, "output", self.output_atom_types)
 
     @property
     def code_version(self) -> str:
@@ -110,18 +109,58 @@ class Step:
         return self.version if self.version is not None else source_version(self.function)
 
 
-_source_versions: dict[Callable[..., Any], str] = {}
+def _check_types(where: str, kind: str, types: Any) -> None:
+    if not isinstance(types, Mapping):
+        raise WorkflowDefinitionError(
+            f"{where}: {kind}_atom_types must be a mapping of name to atom type, "
+            f"got {type(types).__name__}"
+        )
+    for name, atom_type in types.items():
+        if not isinstance(atom_type, str) or not ATOM_TYPE_PATTERN.fullmatch(atom_type):
+            raise WorkflowDefinitionError(
+                f"{where}: {kind} {name!r} has invalid atom type {atom_type!r} "
+                "(lower-case letters, digits and '_', e.g. dataset)"
+            )
+
+
+def _code_fingerprint(code: types.CodeType) -> Any:
+    """What a code object computes, without its file name or line numbers."""
+    consts = [_code_fingerprint(c) if isinstance(c, types.CodeType) else repr(c)
+              for c in code.co_consts]
+    return [code.co_code.hex(), consts, list(code.co_names), list(code.co_varnames)]
+
+
+def _version_payload(function: Any) -> Any:
+    if isinstance(function, functools.partial):
+        return {"partial": _version_payload(function.func), "args": repr(function.args),
+                "keywords": repr(sorted(function.keywords.items()))}
+    try:
+        return textwrap.dedent(inspect.getsource(function))
+    except (OSError, TypeError):
+        pass
+    code = getattr(function, "__code__", None)
+    if code is None and callable(function) and not inspect.isroutine(function):
+        code = getattr(type(function).__call__, "__code__", None)  # a callable instance
+    if code is not None:  # defined by exec or in a REPL: hash the compiled code instead
+        return {"code": _code_fingerprint(code), "defaults": repr(getattr(function, "__defaults__", None))}
+    return f"{getattr(function, '__module__', '?')}:{getattr(function, '__qualname__', '?')}"
+
+
+_source_versions: dict[Any, str] = {}
 
 
 def source_version(function: Callable[..., Any]) -> str:
-    """Digest of a function's source; falls back to its qualified name when source is unknown."""
-    cached = _source_versions.get(function)
+    """Digest of a function's source (or compiled code, where the source is not available)."""
+    try:
+        cached = _source_versions.get(function)
+    except TypeError:  # unhashable callable
+        cached = None
     if cached is None:
+        cached = _hashing.digest(_hashing.SOURCE_TAG, _version_payload(function))[:32]
         try:
-            text = textwrap.dedent(inspect.getsource(function))
-        except (OSError, TypeError):
-            text = f"{getattr(function, '__module__', '?')}:{getattr(function, '__qualname__', '?')}"
-        cached = _source_versions[function] = _hashing.digest(_hashing.SOURCE_TAG, text)[:32]
+            _source_versions[function] = cached
+        except TypeError:
+            pass
     return cached
 
 
@@ -147,6 +186,10 @@ class Workflow:
         where = f"workflow {self.name!r}"
         if not self.steps:
             raise WorkflowDefinitionError(f"{where}: has no steps")
+        for s in self.steps:
+            if not isinstance(s, Step):
+                raise WorkflowDefinitionError(f"{where}: steps must be Step objects, got {s!r:.60}")
+        _check_types(where, "input", self.input_atom_types)
         names = [s.name for s in self.steps]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

@@ -379,7 +379,7 @@ from motools.workflow import AtomConstructor
 
 def analyze_step(config, input_atoms, temp_workspace):
     with open(input_atoms["output_dataset"].store.local_root.parent / "calls.txt", "a") as f:
-        f.write("analyze\n")
+        f.write("analyze\\n")
     n = len(input_atoms["output_dataset"].load())
     path = temp_workspace / "results.json"
     path.write_text(json.dumps({"metrics": {"analyze": {"n": n}}}))
@@ -555,6 +555,8 @@ def test_failing_step_fails_softly_and_skips_downstream(on_executor: Pipeline) -
     assert process.output_atoms == {}
     assert "'process'" in (result.step_states["analyze"].error or "")
     assert [s.name for s in result.failures] == ["process", "analyze"]
+    run = get_ledger(get_store(on_executor.store)).step_run(process.step_run_id)
+    assert run is not None and "failing_step" in (run.traceback or "")
 
 
 def test_failing_step_is_not_cached(tmp_path: Path) -> None:
@@ -566,10 +568,11 @@ def test_failing_step_is_not_cached(tmp_path: Path) -> None:
     assert p.calls() == ["failing", "failing"]
 
 
-def test_failing_step_traceback_is_stored_in_the_ledger(on_executor: Pipeline) -> None:
-    result = on_executor.run(workflow=build_workflow(process_fn=failing_step))
+def test_failing_step_traceback_is_stored_in_the_ledger(tmp_path: Path) -> None:
+    p = Pipeline(tmp_path)
+    result = p.run(workflow=build_workflow(process_fn=failing_step))
     state = result.step_states["process"]
-    run = get_ledger(get_store(on_executor.store)).step_run(state.step_run_id)
+    run = get_ledger(get_store(p.store)).step_run(state.step_run_id)
     assert run is not None
     assert run.status == "failed"
     assert run.traceback is not None

@@ -81,7 +81,9 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def env_for(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MOTOOLS_DEBUG", "MOTOOLS_LEDGER")}
+    # A fresh store, a private local Ray, no debug output: the reader's situation.
+    dropped = ("MOTOOLS_DEBUG", "MOTOOLS_LEDGER", "RAY_ADDRESS")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["MOTOOLS_STORE"] = str(tmp_path / "store")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env

@@ -180,7 +180,11 @@ def test_pydantic_models_dataclasses_enums_and_paths_become_plain_data() -> None
         path: str
 
     plain = to_plain(
-        {"dc": DC(n=1, color=Color.RED), "m": Model(dc={"a": 1}, path="p"), "p": PurePosixPath("a/b")}
+        {
+            "dc": DC(n=1, color=Color.RED),
+            "m": Model(dc={"a": 1}, path="p"),
+            "p": PurePosixPath("a/b"),
+        }
     )
     assert plain == {"dc": {"n": 1, "color": "red"}, "m": {"dc": {"a": 1}, "path": "p"}, "p": "a/b"}
     assert json.loads(canonical_json(plain)) == plain

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from motools.registry import CallableImportString, EvalBackendName, TrainingBackendName
+from motools.registry import (
+    CallableImportString,
+    EvalBackendName,
+    TrainingBackendName,
+    import_string,
+)
 from motools.training import Hyperparameters
 from motools.workflow import WorkflowConfig
 
@@ -20,6 +26,18 @@ class PrepareDatasetConfig(_Section):
 
     dataset_loader: CallableImportString
     loader_kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _kwargs_fit_the_loader(self) -> PrepareDatasetConfig:
+        # Catch `num_sample: 100` before anything runs, not as a failed step.
+        loader = import_string(self.dataset_loader)
+        try:
+            inspect.signature(loader).bind(**self.loader_kwargs)
+        except TypeError as exc:
+            raise ValueError(f"loader_kwargs do not fit {self.dataset_loader}: {exc}") from None
+        except ValueError:  # no signature (a builtin): nothing to check
+            pass
+        return self
 
 
 class SubmitTrainingConfig(_Section):

@@ -84,13 +84,15 @@ def test_commit_is_idempotent(ledger: Ledger) -> None:
     assert ledger.lookup_many([key(1)]) == {key(1): {"model": MODEL_ID}}
 
 
-def test_second_success_for_a_key_keeps_the_first_cache_entry(ledger: Ledger) -> None:
+def test_newer_success_for_a_key_replaces_the_cache_entry(ledger: Ledger) -> None:
+    # What force_rerun asks for: the newest successful run of a key is the cached one.
     first = make_run(key(1))
     second = make_run(key(1), outputs={"model": "model-" + "9" * 64})
     ledger.commit([first])
     ledger.commit([second])
-    assert ledger.lookup_many([key(1)]) == {key(1): {"model": MODEL_ID}}
-    assert ledger.step_run(second.id) is not None
+    assert ledger.lookup_many([key(1)]) == {key(1): {"model": "model-" + "9" * 64}}
+    assert count_rows(ledger.path, "cache") == 1
+    assert ledger.step_run(first.id) is not None
 
 
 def test_failed_run_is_recorded_but_never_cached(ledger: Ledger) -> None:
@@ -341,7 +343,8 @@ def test_rebuild_from_store_restores_the_cache_index(tmp_path: Path) -> None:
         assert fresh.lookup_many(keys) == {}
         assert fresh.rebuild_from_store(get_store(store).iter_step_records()) == 3
         found = fresh.lookup_many(keys)
-        assert {k: found[k] for k in keys} == {s.cache_key: s.output_atoms for s in result.step_states}
+        expected = {s.cache_key: s.output_atoms for s in result.step_states}
+        assert {k: found[k] for k in keys} == expected
     finally:
         fresh.close()
 

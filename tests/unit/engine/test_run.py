@@ -98,15 +98,32 @@ def test_run_workflow_defaults_user_to_motools_user(
 
 def test_unknown_executor_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="unknown executor 'ray2'"):
-        run_workflow(workflow(), {}, CONFIG, store=tmp_path / "store", executor="ray2")  # type: ignore[arg-type]
+        run_workflow(workflow(), {}, CONFIG, store=tmp_path / "store",
+                     executor="ray2")  # type: ignore[arg-type]
 
 
-def test_observe_sees_every_step_run_as_it_settles(tmp_path: Path) -> None:
-    seen: list[StepRun] = []
+class Recorder:
+    """A RunObserver: told the plan once per run, then every StepRun as it settles."""
+
+    def __init__(self) -> None:
+        self.plans: list[Any] = []
+        self.runs: list[StepRun] = []
+
+    def started(self, plan: Any) -> None:
+        self.plans.append(plan)
+
+    def settled(self, step_run: StepRun) -> None:
+        self.runs.append(step_run)
+
+
+def test_observer_is_told_the_plan_then_every_step_run_as_it_settles(tmp_path: Path) -> None:
+    seen = Recorder()
     store = tmp_path / "store"
-    run_workflow(workflow(), {}, CONFIG, store=store, executor="inline", observe=seen.append)
-    run_workflow(workflow(), {}, CONFIG, store=store, executor="inline", observe=seen.append)
-    assert [(r.step, r.status) for r in seen] == [
+    run_workflow(workflow(), {}, CONFIG, store=store, executor="inline", observe=seen)
+    run_workflow(workflow(), {}, CONFIG, store=store, executor="inline", observe=seen)
+    assert [sorted(n.name for n in plan.nodes.values()) for plan in seen.plans] == [
+        ["make", "total"], ["make", "total"]]
+    assert [(r.step, r.status) for r in seen.runs] == [
         ("make", "succeeded"), ("total", "succeeded"), ("make", "cached"), ("total", "cached")]
 
 

@@ -343,9 +343,16 @@ def test_validate_config_dataclass_missing_field():
     assert message == "config: train.hyperparameters: required field missing"
 
 
-def test_validate_config_passes_instances_through():
-    point = Point(1, 2)
-    assert validate_config(Point, point) is point
+def test_validate_config_passes_pydantic_instances_through():
+    cfg = TrainCfg.from_dict(GOOD)
+    assert validate_config(TrainCfg, cfg) is cfg
+
+
+def test_validate_config_revalidates_dataclass_instances():
+    # A dataclass is never validated when built, so validate_config does it (and normalises).
+    assert validate_config(Point, Point(1, 2)) == Point(1, 2)
+    with pytest.raises(ConfigError, match="x"):
+        validate_config(Point, Point("not a number", 2))
 
 
 def test_validate_config_respects_explicit_extra_allow():

@@ -63,7 +63,9 @@ def product_workflow(**process_kwargs: object) -> Workflow:
 
 
 def config(prefix: str = "p", metric: str = "mean", api_key: str | None = None) -> PipelineConfig:
-    return PipelineConfig(ProcessConfig(prefix=prefix), AnalyzeConfig(metric=metric, api_key=api_key))
+    return PipelineConfig(
+        ProcessConfig(prefix=prefix), AnalyzeConfig(metric=metric, api_key=api_key)
+    )
 
 
 def nodes_by_step(plan) -> dict[str, list]:  # type: ignore[no-untyped-def]

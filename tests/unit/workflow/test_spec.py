@@ -8,6 +8,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pydantic
 import pytest
@@ -79,8 +80,8 @@ def test_valid_step_keeps_its_fields() -> None:
 
 def test_step_with_non_callable_function_is_rejected() -> None:
     with pytest.raises(WorkflowDefinitionError) as info:
-        Step(name="process", function="not a function", input_atom_types={},  # type: ignore[arg-type]
-             config_class=ProcessConfig)
+        Step(name="process", function="not a function",  # type: ignore[arg-type]
+             input_atom_types={}, config_class=ProcessConfig)
     message = assert_one_line_definition_error(info)
     assert "'process'" in message and "callable" in message
 
@@ -96,7 +97,8 @@ def test_step_with_bad_config_class_is_rejected(bad: object) -> None:
 @pytest.mark.parametrize("bad_type", ["Dataset", "data set", "data-set", "", "../x", 3])
 def test_step_with_invalid_input_atom_type_is_rejected(bad_type: object) -> None:
     with pytest.raises(WorkflowDefinitionError) as info:
-        Step(name="process", function=process_step, input_atom_types={"x": bad_type},  # type: ignore[dict-item]
+        Step(name="process", function=process_step,
+             input_atom_types={"x": bad_type},  # type: ignore[dict-item]
              config_class=ProcessConfig)
     message = assert_one_line_definition_error(info)
     assert "input 'x'" in message and "invalid atom type" in message
@@ -174,14 +176,16 @@ def test_workflow_with_invalid_input_atom_type_is_rejected() -> None:
 
 def test_step_with_non_mapping_input_atom_types_is_rejected() -> None:
     with pytest.raises(WorkflowDefinitionError) as info:
-        Step(name="process", function=process_step, input_atom_types=["dataset"],  # type: ignore[arg-type]
+        Step(name="process", function=process_step,
+             input_atom_types=["dataset"],  # type: ignore[arg-type]
              config_class=ProcessConfig)
     assert "'process'" in assert_one_line_definition_error(info)
 
 
 def test_workflow_with_a_non_step_in_steps_is_rejected() -> None:
     with pytest.raises(WorkflowDefinitionError) as info:
-        Workflow(name="w", input_atom_types={}, steps=[make_steps()[0], process_step],  # type: ignore[list-item]
+        Workflow(name="w", input_atom_types={},
+                 steps=[make_steps()[0], process_step],  # type: ignore[list-item]
                  config_class=PipelineConfig)
     assert_one_line_definition_error(info)
 
@@ -249,11 +253,11 @@ def test_resources_do_not_change_the_code_version() -> None:
 def test_code_version_of_functions_without_source_changes_with_their_body() -> None:
     # Functions made by exec() (or in a REPL) have no retrievable source; editing their body
     # must still give a new version, or the stale cached result would be served.
-    ns1: dict[str, object] = {}
-    ns2: dict[str, object] = {}
+    ns1: dict[str, Any] = {}
+    ns2: dict[str, Any] = {}
     exec("def my_step(config, input_atoms, temp_workspace):\n    return 1\n", ns1)
     exec("def my_step(config, input_atoms, temp_workspace):\n    return 2\n", ns2)
-    assert source_version(ns1["my_step"]) != source_version(ns2["my_step"])  # type: ignore[arg-type]
+    assert source_version(ns1["my_step"]) != source_version(ns2["my_step"])
 
 
 def _double(config, input_atoms, temp_workspace, factor=2):
