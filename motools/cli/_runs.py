@@ -34,7 +34,7 @@ def list_runs(
     for run in get_ledger(get_store(store)).list_runs(limit):
         counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()))
         table.add_row(run.id, run.kind, run.name, run.user or "-", _when(run.started_at),
-                      run.status, counts)
+                      run.observed_status(), counts)
     console().print(table)
 
 
@@ -55,7 +55,7 @@ def show_run(
         raise UserError(f"no run {run_id!r} in this store; see `motools runs list`")
     took = f"{run.ended_at - run.started_at:.1f}s" if run.ended_at else "still running"
     console().print(
-        f"run {run.id}  {run.kind} {run.name}  user={run.user}  status={run.status}  "
+        f"run {run.id}  {run.kind} {run.name}  user={run.user}  status={run.observed_status()}  "
         f"started {_when(run.started_at)}  ({took})\ncommand: {run.command}",
         highlight=False,
     )

@@ -56,8 +56,10 @@ class Ledger:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a commit is on disk before we reply (NORMAL could lose the last commits on power loss).
-        self._db.execute("PRAGMA synchronous=FULL")
+        # NORMAL in WAL mode: a commit survives any crash of a process (the Ledger actor, a driver)
+        # before we reply; only an OS crash or power loss can drop the last commits, and the
+        # store's step records rebuild those (`motools cache rebuild`).
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=60000")
         with self._db:
             self._db.executescript(_SCHEMA)
@@ -91,6 +93,12 @@ class Ledger:
         now = time.time()
         with self._lock, self._db:
             for sr in step_runs:
+                if sr.key is not None:
+                    # The run is settled: its lease on the key (held as `run@host:pid`) ends here.
+                    self._db.execute(
+                        "DELETE FROM leases WHERE key = ? AND substr(holder, 1, ?) = ?",
+                        (sr.key, len(sr.run_id) + 1, sr.run_id + "@"),
+                    )
                 self._db.execute(
                     "INSERT OR IGNORE INTO step_runs VALUES (?,?,?,?,?,?,?,?)",
                     (sr.id, sr.run_id, sr.plan_id, sr.key, sr.step, sr.status, sr.started_at,

@@ -24,7 +24,13 @@ from motools.engine._inline import marker, resolve_level
 from motools.engine._ledger import Ledger
 from motools.engine._node import one_line
 from motools.engine._records import StepRun
-from motools.engine._single_flight import lease_holder, run_node_once
+from motools.engine._single_flight import (
+    drop_lease,
+    hold_lease,
+    lease_holder,
+    lease_ttl,
+    run_node_once,
+)
 from motools.workflow._plan import Plan, PlanNode
 
 NAMESPACE = "motools"
@@ -66,16 +72,29 @@ class _LedgerActor:
         return getattr(self._ledger, method)(*args, **kwargs)
 
 
-class ActorLedger:
-    """A picklable proxy with the Ledger's methods, forwarding to the actor."""
+_handles: dict[str, Any] = {}
 
-    def __init__(self, handle: Any) -> None:
-        self._handle = handle
+
+class ActorLedger:
+    """A picklable proxy with the Ledger's methods, forwarding to the named actor.
+
+    It pickles as the actor's name alone: each process looks the handle up once, which is much
+    cheaper than shipping a handle with every task.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ActorLedger, (self._name,))
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         import ray
 
-        return ray.get(self._handle.call.remote(method, *args, **kwargs))
+        handle = _handles.get(self._name)
+        if handle is None:
+            handle = _handles[self._name] = ray.get_actor(self._name, namespace=NAMESPACE)
+        return ray.get(handle.call.remote(method, *args, **kwargs))
 
     def lookup_many(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
         return dict(self._call("lookup_many", list(keys)))
@@ -109,10 +128,11 @@ def get_ledger_actor(store: AtomStore) -> ActorLedger:
 
     # The SQLite file lives on the driver's node (the head node on a cluster): pin the actor there.
     here = ray.get_runtime_context().get_node_id()
-    handle = (
+    name = ledger_actor_name(store)
+    _handles[name] = (
         ray.remote(_LedgerActor)
         .options(
-            name=ledger_actor_name(store),
+            name=name,
             namespace=NAMESPACE,
             lifetime="detached",
             get_if_exists=True,
@@ -123,7 +143,7 @@ def get_ledger_actor(store: AtomStore) -> ActorLedger:
         )
         .remote(str(store.ledger_path.resolve()))
     )
-    return ActorLedger(handle)
+    return ActorLedger(name)
 
 
 @dataclass
@@ -148,6 +168,7 @@ class _TaskContext:
 def _node_task(
     node: PlanNode,
     ctx: _TaskContext,
+    claimed: bool,
     settled: dict[str, StepRun],
     upstream_ids: list[str],
     *upstream: NodeResult,
@@ -173,7 +194,7 @@ def _node_task(
     step_run = run_node_once(
         node, inputs, node.cache_key(inputs), ctx.store, ctx.ledger,
         run_id=ctx.run_id, user=ctx.user, force=ctx.force, write_cache=ctx.write_cache,
-        preloaded=preloaded, datasets_out=produced, holder=ctx.holder,
+        preloaded=preloaded, datasets_out=produced, holder=ctx.holder, claimed=claimed,
     )
     return NodeResult(step_run, produced if step_run.status == "succeeded" else {})
 
@@ -218,6 +239,7 @@ def run_ray(
 
     # 1. The cached part, level by level, in this process: a fully cached plan never starts Ray.
     to_submit: list[PlanNode] = []
+    known_keys: dict[str, str] = {}
     running: set[str] = set()
     for level in plan.levels():
         ready = [n for n in level if not running.intersection(n.upstream)]
@@ -226,6 +248,7 @@ def run_ray(
         )
         ledger.commit(settled, cache=False)
         settle(settled)
+        known_keys.update({n.plan_id: key for n, _, key in to_run})
         for node in [n for n, _, _ in to_run] + [n for n in level if running.intersection(n.upstream)]:
             running.add(node.plan_id)
             to_submit.append(node)
@@ -241,13 +264,19 @@ def run_ray(
         _remote_task = ray.remote(_node_task)
     ctx = _TaskContext(store, get_ledger_actor(store), run_id, user, force_rerun, not no_cache,
                        lease_holder(run_id))
+    # Keys known now are leased in one batch; the tasks behind them lease their own.
+    owners = ledger.claim_many(list(known_keys.values()), ctx.holder, lease_ttl())
+    claimed = {pid for pid, key in known_keys.items() if owners[key] == ctx.holder}
+    for pid in claimed:  # queued tasks may wait longer than a TTL: the driver keeps them alive
+        hold_lease(ledger, known_keys[pid], ctx.holder)
     order = {node.plan_id: i for i, node in enumerate(to_submit)}
     refs: dict[str, Any] = {}
     for node in sorted(to_submit, key=lambda n: (n.level, order[n.plan_id])):
         upstream_ids = [u for u in node.upstream if u in refs]
         settled_up = {u: done[u] for u in node.upstream if u in done}
         refs[node.plan_id] = _remote_task.options(**_task_options(node)).remote(
-            node, ctx, settled_up, upstream_ids, *[refs[u] for u in upstream_ids]
+            node, ctx, node.plan_id in claimed, settled_up, upstream_ids,
+            *[refs[u] for u in upstream_ids]
         )
 
     # 3. Collect in batches: one Ledger commit per batch of finished tasks.
@@ -266,6 +295,8 @@ def run_ray(
                 error = f"upstream step {done[bad[0]].step!r} did not succeed" if bad else one_line(exc)
                 batch.append(marker(node, run_id, user, status=status, error=error))
             done[pid] = batch[-1]
+            if pid in claimed:
+                drop_lease(known_keys[pid], ctx.holder)
         if batch:
             ctx.ledger.commit(batch, cache=not no_cache)
             for sr in batch:

@@ -58,3 +58,17 @@ class RunRecord(BaseModel):
     ended_at: float | None = None
     status: RunStatus = "running"
     counts: dict[str, int] = Field(default_factory=dict)
+    host: str = Field(default_factory=socket.gethostname)
+    pid: int = Field(default_factory=os.getpid)
+
+    def observed_status(self) -> RunStatus:
+        """The status, with `running` read as `interrupted` when its driver died on this host."""
+        if self.status != "running" or self.host != socket.gethostname():
+            return self.status
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return "interrupted"
+        except PermissionError:
+            pass
+        return self.status

@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -17,10 +18,10 @@ from motools.atom._store import AtomStore, get_store
 from motools.engine._inline import run_inline
 from motools.engine._ledger import Ledger
 from motools.engine._progress import RunObserver
-from motools.engine._records import RunRecord
+from motools.engine._records import RunRecord, StepRun
 from motools.engine._result import StepState, StepStates, WorkflowResult
-from motools.workflow._plan import compile_plan, parse_stages
-from motools.workflow._spec import Workflow
+from motools.workflow._plan import Plan, compile_plan, parse_stages
+from motools.workflow._spec import Workflow, with_resources
 
 ExecutorName = Literal["ray", "inline"]
 
@@ -57,6 +58,7 @@ def run_workflow(
     store: str | os.PathLike[str] | AtomStore | None = None,
     executor: ExecutorName = "ray",
     address: str | None = None,
+    resources: Mapping[str, Mapping[str, Any]] | None = None,
     observe: RunObserver | None = None,
 ) -> WorkflowResult:
     """Run a workflow with caching and provenance, and wait for it.
@@ -74,6 +76,8 @@ def run_workflow(
         executor: `ray` (default) runs steps as Ray tasks, on a private local Ray or the cluster
             at `address` / `RAY_ADDRESS`; `inline` runs them one by one in this process.
         address: Ray cluster address (default: `RAY_ADDRESS`, else a private local Ray).
+        resources: Per-step overrides of `Resources` fields, e.g.
+            `{"submit_training": {"concurrency_limit": 4}}`. They never change a cache key.
         observe: Told the plan, then each step run as it settles (e.g. a ProgressDisplay).
 
     Returns:
@@ -83,40 +87,57 @@ def run_workflow(
     Raises:
         UserError: invalid config, input atoms, stage names or workflow wiring, before anything runs.
     """
-    if executor not in ("ray", "inline"):
-        raise UserError(f"unknown executor {executor!r}; available: ray, inline")
     st = get_store(store)
     ids = {k: v.id if isinstance(v, Atom) else v for k, v in input_atoms.items()}
     stages = parse_stages(workflow, selected_stages)
-    plan = compile_plan(workflow, [config], ids, stages)
+    plan = compile_plan(with_resources(workflow, resources), [config], ids, stages)
     for name, atom_id in ids.items():
         if not st.has_atom(atom_id):
             raise AtomNotFoundError(f"input atom {name!r} ({atom_id}) is not in store {st.uri}")
-    user = user or default_user()
-    ledger = get_ledger(st)
-    run = RunRecord(kind="workflow", name=workflow.name, command=" ".join(sys.argv), user=user)
+    run, done = execute_plan(
+        plan, st, kind="workflow", name=workflow.name, user=user, force_rerun=force_rerun,
+        no_cache=no_cache, executor=executor, address=address, observe=observe,
+    )
+    states = StepStates(StepState.from_step_run(done[pid]) for pid in plan.points[0].values())
+    return WorkflowResult(run_id=run.id, workflow=workflow.name, step_states=states, store=st)
+
+
+def execute_plan(
+    plan: Plan,
+    store: AtomStore,
+    *,
+    kind: Literal["workflow", "sweep"],
+    name: str,
+    user: str | None,
+    force_rerun: bool = False,
+    no_cache: bool = False,
+    executor: ExecutorName = "ray",
+    address: str | None = None,
+    observe: RunObserver | None = None,
+) -> tuple[RunRecord, dict[str, StepRun]]:
+    """Execute a compiled plan under a new run record; returns the record and each node's run."""
+    if executor not in ("ray", "inline"):
+        raise UserError(f"unknown executor {executor!r}; available: ray, inline")
+    ledger = get_ledger(store)
+    run = RunRecord(kind=kind, name=name, command=" ".join(sys.argv), user=user or default_user())
     ledger.save_run(run)
     try:
         if observe is not None:
             observe.started(plan)
-        options = dict(run_id=run.id, user=user, force_rerun=force_rerun, no_cache=no_cache,
+        options = dict(run_id=run.id, user=run.user, force_rerun=force_rerun, no_cache=no_cache,
                        observe=observe.settled if observe is not None else None)
         if executor == "ray":
             from motools.engine._ray import run_ray
 
-            done = run_ray(plan, st, ledger, address=address, **options)  # type: ignore[arg-type]
+            done = run_ray(plan, store, ledger, address=address, **options)  # type: ignore[arg-type]
         else:
-            done = run_inline(plan, st, ledger, **options)  # type: ignore[arg-type]
+            done = run_inline(plan, store, ledger, **options)  # type: ignore[arg-type]
     except BaseException:
         run.status, run.ended_at = "interrupted", time.time()
         ledger.save_run(run)
         raise
-    states = StepStates(StepState.from_step_run(done[pid]) for pid in plan.points[0].values())
-    counts: dict[str, int] = {}
-    for state in states:
-        counts[state.status] = counts.get(state.status, 0) + 1
-    result = WorkflowResult(run_id=run.id, workflow=workflow.name, step_states=states, store=st)
-    run.status = "succeeded" if result.ok else "failed"
-    run.ended_at, run.counts = time.time(), counts
+    run.counts = dict(Counter(sr.status for sr in done.values()))
+    run.status = "failed" if {"failed", "skipped"} & set(run.counts) else "succeeded"
+    run.ended_at = time.time()
     ledger.save_run(run)
-    return result
+    return run, done

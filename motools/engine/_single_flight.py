@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from collections.abc import Iterator
+import contextlib
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -65,27 +66,67 @@ def _poll_seconds() -> float:
     return min(1.0, lease_ttl() / 10)
 
 
+class _Renewer:
+    """One daemon thread per process renews every lease this process holds, every TTL / 3."""
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[str, str], LeaseLedger] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, ledger: LeaseLedger, key: str, holder: str) -> None:
+        with self._lock:
+            self._held[(key, holder)] = ledger
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="motools-leases",
+                                                daemon=True)
+                self._thread.start()
+
+    def drop(self, key: str, holder: str) -> None:
+        with self._lock:
+            self._held.pop((key, holder), None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(lease_ttl() / 3)
+            with self._lock:
+                by_holder: dict[str, tuple[LeaseLedger, list[str]]] = {}
+                for (key, holder), ledger in self._held.items():
+                    by_holder.setdefault(holder, (ledger, []))[1].append(key)
+            for holder, (ledger, keys) in by_holder.items():
+                try:
+                    ledger.claim_many(keys, holder, lease_ttl())
+                except Exception:  # a restarting Ledger actor: try again next beat
+                    pass
+
+
+_renewer = _Renewer()
+
+
+def hold_lease(ledger: LeaseLedger, key: str, holder: str) -> None:
+    """Keep renewing a lease from this process until `drop_lease`."""
+    _renewer.hold(ledger, key, holder)
+
+
+def drop_lease(key: str, holder: str) -> None:
+    """Stop renewing a lease (the Ledger commit of its step run releases it)."""
+    _renewer.drop(key, holder)
+
+
 @contextmanager
-def _heartbeat(ledger: LeaseLedger, keys: list[str], holder: str) -> Iterator[None]:
-    """Renew leases every third of their TTL until the block ends, then release them."""
-    stop = threading.Event()
-    ttl = lease_ttl()
+def _heartbeat(ledger: LeaseLedger, key: str, holder: str, *, release: bool) -> Iterator[None]:
+    """Keep a lease alive while the block runs; give it back at the end if `release`.
 
-    def renew() -> None:
-        while not stop.wait(ttl / 3):
-            try:
-                ledger.claim_many(keys, holder, ttl)
-            except Exception:  # a restarting Ledger actor: try again next beat
-                pass
-
-    thread = threading.Thread(target=renew, name="motools-lease-heartbeat", daemon=True)
-    thread.start()
+    Step keys are not released here: the Ledger commit of the step run releases them, in the
+    same batch that records the result, which saves a round trip per step.
+    """
+    _renewer.hold(ledger, key, holder)
     try:
         yield
     finally:
-        stop.set()
-        thread.join()
-        ledger.release(keys, holder)
+        _renewer.drop(key, holder)
+        if release:
+            ledger.release([key], holder)
 
 
 def _cached(node: PlanNode, inputs: Mapping[str, str], key: str, store: AtomStore,
@@ -115,14 +156,19 @@ def run_node_once(
     preloaded: Mapping[str, Any] | None = None,
     datasets_out: dict[str, Any] | None = None,
     holder: str | None = None,
+    claimed: bool = False,
 ) -> StepRun:
-    """Execute a node unless another driver has finished (or is finishing) the same key."""
+    """Execute a node unless another driver has finished (or is finishing) the same key.
+
+    `claimed` means the driver already leased the key for this run and keeps it alive; the task
+    then neither claims nor renews it.
+    """
     if not force and (hit := _cached(node, inputs, key, store, run_id, user)):
         return hit
     ttl = lease_ttl()
     holder = holder or run_id
     waited = False
-    while (owner := ledger.claim_many([key], holder, ttl)[key]) != holder:
+    while not claimed and (owner := ledger.claim_many([key], holder, ttl)[key]) != holder:
         if _dead_local_holder(owner):
             # The driver that held it was killed on this machine: no need to wait for expiry.
             ledger.claim_many([key], holder, ttl, take_over=owner)
@@ -133,7 +179,7 @@ def run_node_once(
         time.sleep(_poll_seconds())
         if not force and (hit := _cached(node, inputs, key, store, run_id, user)):
             return hit
-    with _heartbeat(ledger, [key], holder):
+    with contextlib.nullcontext() if claimed else _heartbeat(ledger, key, holder, release=False):
         # The key may have been finished between our check and our claim.
         if not force and (hit := _cached(node, inputs, key, store, run_id, user)):
             return hit
@@ -144,7 +190,7 @@ def run_node_once(
             permit_holder = f"{run_id}/{node.plan_id[:16]}"
             while (slot := ledger.claim_any(slots, permit_holder, ttl)) is None:
                 time.sleep(_poll_seconds())
-            with _heartbeat(ledger, [slot], permit_holder):
+            with _heartbeat(ledger, slot, permit_holder, release=True):
                 return _execute(node, inputs, key, store, run_id=run_id, user=user,
                                 write_cache=write_cache, preloaded=preloaded,
                                 datasets_out=datasets_out)

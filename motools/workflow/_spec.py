@@ -218,3 +218,27 @@ class Workflow:
     def step_names(self) -> list[str]:
         """Step names in declaration order."""
         return [s.name for s in self.steps]
+
+
+def with_resources(workflow: Workflow, overrides: Mapping[str, Mapping[str, Any]] | None) -> Workflow:
+    """The workflow with some steps' Resources fields replaced (execution options only)."""
+    if not overrides:
+        return workflow
+    allowed = [f.name for f in dataclasses.fields(Resources)]
+    steps = []
+    for step in workflow.steps:
+        fields = dict(overrides.get(step.name, {}))
+        unknown = sorted(set(fields) - set(allowed))
+        if unknown:
+            raise WorkflowDefinitionError(
+                f"resources.{step.name}: unknown field(s) {unknown}; allowed: {', '.join(allowed)}"
+            )
+        steps.append(dataclasses.replace(step, resources=dataclasses.replace(step.resources, **fields))
+                     if fields else step)
+    extra = sorted(set(overrides) - set(workflow.step_names))
+    if extra:
+        raise WorkflowDefinitionError(
+            f"resources: no step(s) {extra} in workflow {workflow.name!r}; "
+            f"steps: {', '.join(workflow.step_names)}"
+        )
+    return dataclasses.replace(workflow, steps=steps)

@@ -9,7 +9,7 @@ Example:
     ...                       config=config, user="alice")
 """
 
-from motools.workflow import Step, Workflow
+from motools.workflow import Resources, Step, Workflow
 from mozoo.workflows.train_and_evaluate.config import (
     EvaluateModelConfig,
     PrepareDatasetConfig,
@@ -49,6 +49,8 @@ train_and_evaluate_workflow = Workflow(
             input_atom_types={"training_job": "training_job"},
             output_atom_types={"trained_model": "model"},
             config_class=WaitForTrainingConfig,
+            # Waiting on a remote job is I/O: it must not hold a CPU slot others could train on.
+            resources=Resources(num_cpus=0),
         ),
         Step(
             name="evaluate_model",
