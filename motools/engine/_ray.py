@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -115,6 +116,40 @@ class ActorLedger:
         self._call("release", list(keys), holder)
 
 
+_direct: dict[str, Ledger] = {}
+
+
+class LeaseAccess:
+    """How a task reaches the Ledger for leases: the SQLite file itself when it is on this
+    machine (every task of a local run), else the Ledger actor (tasks on other cluster nodes).
+
+    A lease round trip through the actor costs about 3 ms against 0.3 ms on the file; both
+    reach the same index, and SQLite in WAL mode serialises writers across processes.
+    """
+
+    def __init__(self, actor: ActorLedger, path: str, host: str) -> None:
+        self._actor, self._path, self._host = actor, path, host
+
+    def _target(self) -> Any:
+        if self._host == socket.gethostname() and os.path.exists(self._path):
+            if self._path not in _direct:
+                _direct[self._path] = Ledger(self._path)
+            return _direct[self._path]
+        return self._actor
+
+    def claim_many(
+        self, keys: Sequence[str], holder: str, ttl: float, take_over: str | None = None
+    ) -> dict[str, str]:
+        return dict(self._target().claim_many(keys, holder, ttl, take_over))
+
+    def claim_any(self, keys: Sequence[str], holder: str, ttl: float) -> str | None:
+        result = self._target().claim_any(keys, holder, ttl)
+        return None if result is None else str(result)
+
+    def release(self, keys: Sequence[str], holder: str) -> None:
+        self._target().release(keys, holder)
+
+
 def ledger_actor_name(store: AtomStore) -> str:
     """The actor name of a store's Ledger: one per Ledger file."""
     path = str(store.ledger_path.resolve())
@@ -157,7 +192,7 @@ class NodeResult:
 @dataclass(frozen=True)
 class _TaskContext:
     store: AtomStore
-    ledger: ActorLedger
+    leases: LeaseAccess
     run_id: str
     user: str | None
     force: bool
@@ -192,7 +227,7 @@ def _node_task(
                 break
     produced: dict[str, Dataset] = {}
     step_run = run_node_once(
-        node, inputs, node.cache_key(inputs), ctx.store, ctx.ledger,
+        node, inputs, node.cache_key(inputs), ctx.store, ctx.leases,
         run_id=ctx.run_id, user=ctx.user, force=ctx.force, write_cache=ctx.write_cache,
         preloaded=preloaded, datasets_out=produced, holder=ctx.holder, claimed=claimed,
     )
@@ -262,7 +297,9 @@ def run_ray(
     ensure_ray(address)
     if _remote_task is None:
         _remote_task = ray.remote(_node_task)
-    ctx = _TaskContext(store, get_ledger_actor(store), run_id, user, force_rerun, not no_cache,
+    actor = get_ledger_actor(store)
+    leases = LeaseAccess(actor, str(ledger.path.resolve()), socket.gethostname())
+    ctx = _TaskContext(store, leases, run_id, user, force_rerun, not no_cache,
                        lease_holder(run_id))
     # Keys known now are leased in one batch; the tasks behind them lease their own.
     owners = ledger.claim_many(list(known_keys.values()), ctx.holder, lease_ttl())
@@ -298,7 +335,7 @@ def run_ray(
             if pid in claimed:
                 drop_lease(known_keys[pid], ctx.holder)
         if batch:
-            ctx.ledger.commit(batch, cache=not no_cache)
+            actor.commit(batch, cache=not no_cache)
             for sr in batch:
                 if observe is not None:
                     observe(sr)
