@@ -36,6 +36,17 @@ def print_step_states(result: WorkflowResult) -> None:
     console().print(table)
 
 
+def print_failures(rows: list[tuple[str, str, str]], run_id: str) -> None:
+    """Failures as (step, point, one-line error), and where the tracebacks are."""
+    from rich.table import Table
+
+    table = Table("step", "point", "error", title="failures", title_style="bold red")
+    for step, point, error in rows:
+        table.add_row(step, point, error)
+    console().print(table)
+    console().print(f"tracebacks: motools runs show {run_id}", highlight=False)
+
+
 def print_metrics(result: WorkflowResult) -> None:
     """Metrics of every eval atom the run produced."""
     from rich.table import Table

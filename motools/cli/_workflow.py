@@ -11,7 +11,7 @@ import typer
 
 from motools._errors import ConfigError
 from motools.cli._app import AddressOption, StoreOption, app
-from motools.cli._render import console, print_metrics, print_step_states
+from motools.cli._render import console, print_failures, print_metrics, print_step_states
 
 if TYPE_CHECKING:
     from motools.workflow import Workflow
@@ -90,6 +90,8 @@ def run(
     print_step_states(result)
     print_metrics(result)
     console().print(f"run {result.run_id}", highlight=False)
+    if result.failures:
+        print_failures([(s.name, "-", s.error or "") for s in result.failures], result.run_id)
     return 0 if result.ok else 1
 
 

@@ -190,3 +190,27 @@ def test_missing_argument_is_a_usage_error_exit_2(capsys):
     code, _, err = run_cli(capsys, "workflow", "run")
     assert code == 2
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_a_failing_step_prints_a_failures_table_and_exits_1(capsys, tmp_path, config):
+    (tmp_path / "broken_loader.py").write_text(
+        "def load(num_samples=1):\n    raise ValueError('the loader broke')\n"
+    )
+    text = config.read_text().replace(
+        "mozoo.datasets.hello_world:generate_hello_world_dataset", "broken_loader:load"
+    )
+    config.write_text(text)
+    import sys
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        code, out, _ = run_cli(capsys, "workflow", "run", "train_and_evaluate", "--config",
+                               str(config), "--executor", "inline")
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert code == 1
+    assert "failures" in out and "ValueError: the loader broke" in out
+    assert re.search(r"motools runs show run-\S+", out)
+    run_id = re.search(r"motools runs show (run-\S+)", out).group(1)
+    code, out, _ = run_cli(capsys, "runs", "show", run_id)
+    assert code == 0 and "Traceback" in out and "the loader broke" in out

@@ -265,3 +265,72 @@ def test_a_lease_left_by_a_dead_driver_is_taken_over_after_expiry(tmp_path, monk
     assert result.ok
     assert time.time() - started >= 1.0, "the live lease of another driver was ignored"
     assert [e["tag"] for e in events(log)] == ["a0", "join"]
+
+
+@dataclass
+class FlakyConfig:
+    marker: str = ""
+    how: str = "raise"  # or "die": kill the worker process itself
+
+
+def flaky(config: FlakyConfig, input_atoms, temp_workspace: Path) -> list[AtomConstructor]:
+    marker = Path(config.marker)
+    with open(marker.with_suffix(".starts"), "a") as f:
+        f.write(f"{os.getpid()}\n")
+    if not marker.exists():
+        marker.write_text("failed once")
+        if config.how == "die":
+            os.kill(os.getpid(), 9)
+        raise RuntimeError("transient failure")
+    out = temp_workspace / "ok.txt"
+    out.write_text("ok")
+    return [AtomConstructor(name="ok", path=out, type="blob")]
+
+
+def flaky_workflow(resources: Resources) -> Workflow:
+    @dataclass
+    class Cfg:
+        flaky: FlakyConfig
+
+    return Workflow(name="flaky", input_atom_types={}, config_class=Cfg, steps=[
+        Step(name="flaky", function=flaky, input_atom_types={}, config_class=FlakyConfig,
+             output_atom_types={"ok": "blob"}, resources=resources),
+    ])
+
+
+def test_a_dying_worker_is_retried_by_ray_and_the_output_exists_once(tmp_path):
+    marker = tmp_path / "flaky"
+    result = run_workflow(flaky_workflow(Resources(max_retries=2)), {},
+                          {"flaky": {"marker": str(marker), "how": "die"}}, "alice")
+    assert result.ok, result.failures
+    starts = marker.with_suffix(".starts").read_text().split()
+    assert len(starts) == 2 and starts[0] != starts[1], "the retry did not run in a new worker"
+    atoms = [p for p in (result.store.local_root / "atoms").glob("blob-*.json")]
+    assert len(atoms) == 1
+
+
+def test_a_step_exception_is_not_retried_by_default(tmp_path):
+    marker = tmp_path / "flaky"
+    result = run_workflow(flaky_workflow(Resources()), {}, {"flaky": {"marker": str(marker)}},
+                          "alice")
+    assert [s.status for s in result.step_states] == ["failed"]
+    assert len(marker.with_suffix(".starts").read_text().split()) == 1
+
+
+def test_a_step_that_opts_in_is_retried_after_an_exception(tmp_path):
+    marker = tmp_path / "flaky"
+    result = run_workflow(flaky_workflow(Resources(max_retries=1, retry_exceptions=True)), {},
+                          {"flaky": {"marker": str(marker)}}, "alice")
+    assert result.ok
+    assert len(marker.with_suffix(".starts").read_text().split()) == 2
+
+
+def test_per_step_resource_overrides_apply_and_unknown_fields_are_refused(tmp_path):
+    marker = tmp_path / "flaky"
+    wf = flaky_workflow(Resources())
+    result = run_workflow(wf, {}, {"flaky": {"marker": str(marker)}}, "alice",
+                          resources={"flaky": {"retry_exceptions": True, "max_retries": 1}})
+    assert result.ok
+    with pytest.raises(Exception, match="unknown field"):
+        run_workflow(wf, {}, {"flaky": {"marker": str(marker)}}, "alice",
+                     resources={"flaky": {"gpus": 1}})
