@@ -30,29 +30,26 @@ class Seed:
     seed: int = 0
 
 
-def noop(config: Seed, input_atoms, temp_workspace):  # type: ignore[no-untyped-def]
-    upstream = sorted(a.id for a in input_atoms.values())
-    return [AtomConstructor(name=f"o{len(upstream)}", path=None, type="blob",
-                            metadata={"seed": config.seed, "up": upstream})]
+def _noop(i: int):  # type: ignore[no-untyped-def]
+    """Step i of a chain: consumes o{i-1}, produces o{i}, a metadata-only atom."""
 
-
-def _step(i: int) -> Step:
-    # Each step's output name says its depth; step i consumes o{i-1}... via a fixed naming.
-    return Step(name=f"s{i}", function=globals()[f"noop{i}"], config_class=Seed,
-                input_atom_types={f"o{i - 1}": "blob"} if i else {},
-                output_atom_types={f"o{i}": "blob"})
-
-
-def _make_noop(i: int):  # type: ignore[no-untyped-def]
     def step(config: Seed, input_atoms, temp_workspace):  # type: ignore[no-untyped-def]
+        upstream = sorted(a.id for a in input_atoms.values())
         return [AtomConstructor(name=f"o{i}", path=None, type="blob",
-                                metadata={"seed": config.seed, "up": sorted(a.id for a in input_atoms.values())})]
+                                metadata={"seed": config.seed, "up": upstream})]
+
     step.__name__ = step.__qualname__ = f"noop{i}"
     return step
 
 
-for _i in range(4):
-    globals()[f"noop{_i}"] = _make_noop(_i)
+# Module-level names, so Ray workers import the steps by reference.
+noop0, noop1, noop2, noop3 = (_noop(i) for i in range(4))
+
+
+def _step(i: int) -> Step:
+    return Step(name=f"s{i}", function=globals()[f"noop{i}"], config_class=Seed,
+                input_atom_types={f"o{i - 1}": "blob"} if i else {},
+                output_atom_types={f"o{i}": "blob"})
 
 
 @dataclass
