@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,10 +22,10 @@ from typing import Any
 from motools import _hashing
 from motools.atom._dataset import Dataset
 from motools.atom._store import AtomStore
-from motools.engine._inline import marker, resolve_level
 from motools.engine._ledger import Ledger
 from motools.engine._node import one_line
 from motools.engine._records import StepRun
+from motools.engine._settle import Force, is_forced, marker, settle_cached
 from motools.engine._single_flight import (
     drop_lease,
     hold_lease,
@@ -195,7 +196,7 @@ class _TaskContext:
     leases: LeaseAccess
     run_id: str
     user: str | None
-    force: bool
+    force: Force
     write_cache: bool
     holder: str
 
@@ -228,7 +229,8 @@ def _node_task(
     produced: dict[str, Dataset] = {}
     step_run = run_node_once(
         node, inputs, node.cache_key(inputs), ctx.store, ctx.leases,
-        run_id=ctx.run_id, user=ctx.user, force=ctx.force, write_cache=ctx.write_cache,
+        run_id=ctx.run_id, user=ctx.user, force=is_forced(node, ctx.force),
+        write_cache=ctx.write_cache,
         preloaded=preloaded, datasets_out=produced, holder=ctx.holder, claimed=claimed,
     )
     return NodeResult(step_run, produced if step_run.status == "succeeded" else {})
@@ -258,12 +260,16 @@ def run_ray(
     *,
     run_id: str,
     user: str | None,
-    force_rerun: bool = False,
+    force_rerun: Force = False,
     no_cache: bool = False,
     observe: Callable[[StepRun], None] | None = None,
     address: str | None = None,
+    max_parallel: int | None = None,
 ) -> dict[str, StepRun]:
-    """Execute a plan on Ray. Returns plan id -> the node's StepRun."""
+    """Execute a plan on Ray. Returns plan id -> the node's StepRun.
+
+    `max_parallel` caps how many step tasks are submitted and unfinished at any moment.
+    """
     done: dict[str, StepRun] = {}
 
     def settle(runs: Sequence[StepRun]) -> None:
@@ -272,21 +278,12 @@ def run_ray(
             if observe is not None:
                 observe(sr)
 
-    # 1. The cached part, level by level, in this process: a fully cached plan never starts Ray.
-    to_submit: list[PlanNode] = []
-    known_keys: dict[str, str] = {}
-    running: set[str] = set()
-    for level in plan.levels():
-        ready = [n for n in level if not running.intersection(n.upstream)]
-        settled, to_run = resolve_level(
-            ready, done, store, ledger, run_id=run_id, user=user, force_rerun=force_rerun
-        )
-        ledger.commit(settled, cache=False)
-        settle(settled)
-        known_keys.update({n.plan_id: key for n, _, key in to_run})
-        for node in [n for n, _, _ in to_run] + [n for n in level if running.intersection(n.upstream)]:
-            running.add(node.plan_id)
-            to_submit.append(node)
+    # 1. The cached part, in this process: a fully cached plan never starts Ray.
+    settled, to_submit, known_keys = settle_cached(
+        plan, store, ledger, run_id=run_id, user=user, force_rerun=force_rerun
+    )
+    ledger.commit(settled, cache=False)
+    settle(settled)
     if not to_submit:
         return done
 
@@ -307,17 +304,32 @@ def run_ray(
     for pid in claimed:  # queued tasks may wait longer than a TTL: the driver keeps them alive
         hold_lease(ledger, known_keys[pid], ctx.holder)
     order = {node.plan_id: i for i, node in enumerate(to_submit)}
+    queue = deque(sorted(to_submit, key=lambda n: (n.level, order[n.plan_id])))
+    # Consumers not yet submitted, per node: a result is released once nobody needs its ref.
+    waiting_consumers = Counter(u for n in to_submit for u in n.upstream)
     refs: dict[str, Any] = {}
-    for node in sorted(to_submit, key=lambda n: (n.level, order[n.plan_id])):
-        upstream_ids = [u for u in node.upstream if u in refs]
-        settled_up = {u: done[u] for u in node.upstream if u in done}
-        refs[node.plan_id] = _remote_task.options(**_task_options(node)).remote(
-            node, ctx, node.plan_id in claimed, settled_up, upstream_ids,
-            *[refs[u] for u in upstream_ids]
-        )
+    pending: dict[Any, str] = {}
+
+    def submit_ready() -> None:
+        # Without max_parallel everything is submitted at once and Ray chains the tasks itself;
+        # with it, at most that many are in flight and the rest wait here.
+        while queue and (max_parallel is None or len(pending) < max_parallel):
+            node = queue.popleft()
+            upstream_ids = [u for u in node.upstream if u in refs]
+            settled_up = {u: done[u] for u in node.upstream if u in done and u not in refs}
+            ref = _remote_task.options(**_task_options(node)).remote(
+                node, ctx, node.plan_id in claimed, settled_up, upstream_ids,
+                *[refs[u] for u in upstream_ids]
+            )
+            refs[node.plan_id] = ref
+            pending[ref] = node.plan_id
+            for u in node.upstream:
+                waiting_consumers[u] -= 1
+                if waiting_consumers[u] <= 0 and u in done:
+                    refs.pop(u, None)
 
     # 3. Collect in batches: one Ledger commit per batch of finished tasks.
-    pending = {ref: pid for pid, ref in refs.items()}
+    submit_ready()
     while pending:
         ready_refs, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0.2)
         batch: list[StepRun] = []
@@ -332,6 +344,8 @@ def run_ray(
                 error = f"upstream step {done[bad[0]].step!r} did not succeed" if bad else one_line(exc)
                 batch.append(marker(node, run_id, user, status=status, error=error))
             done[pid] = batch[-1]
+            if waiting_consumers[pid] <= 0:
+                refs.pop(pid, None)
             if pid in claimed:
                 drop_lease(known_keys[pid], ctx.holder)
         if batch:
@@ -339,4 +353,5 @@ def run_ray(
             for sr in batch:
                 if observe is not None:
                     observe(sr)
+        submit_ready()
     return done

@@ -60,6 +60,7 @@ class RunRecord(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict)
     host: str = Field(default_factory=socket.gethostname)
     pid: int = Field(default_factory=os.getpid)
+    info: dict[str, Any] = Field(default_factory=dict)
 
     def observed_status(self) -> RunStatus:
         """The status, with `running` read as `interrupted` when its driver died on this host."""

@@ -20,6 +20,7 @@ from motools.engine._ledger import Ledger
 from motools.engine._progress import RunObserver
 from motools.engine._records import RunRecord, StepRun
 from motools.engine._result import StepState, StepStates, WorkflowResult
+from motools.engine._settle import Force
 from motools.workflow._plan import Plan, compile_plan, parse_stages
 from motools.workflow._spec import Workflow, with_resources
 
@@ -109,17 +110,23 @@ def execute_plan(
     kind: Literal["workflow", "sweep"],
     name: str,
     user: str | None,
-    force_rerun: bool = False,
+    force_rerun: Force = False,
     no_cache: bool = False,
     executor: ExecutorName = "ray",
     address: str | None = None,
     observe: RunObserver | None = None,
+    max_parallel: int | None = None,
+    info: Mapping[str, Any] | None = None,
 ) -> tuple[RunRecord, dict[str, StepRun]]:
-    """Execute a compiled plan under a new run record; returns the record and each node's run."""
+    """Execute a compiled plan under a new run record; returns the record and each node's run.
+
+    `force_rerun` is True (every step) or a set of step names; `info` is kept in the run record.
+    """
     if executor not in ("ray", "inline"):
         raise UserError(f"unknown executor {executor!r}; available: ray, inline")
     ledger = get_ledger(store)
-    run = RunRecord(kind=kind, name=name, command=" ".join(sys.argv), user=user or default_user())
+    run = RunRecord(kind=kind, name=name, command=" ".join(sys.argv), user=user or default_user(),
+                    info={"nodes": len(plan.nodes), **(info or {})})
     ledger.save_run(run)
     try:
         if observe is not None:
@@ -129,7 +136,8 @@ def execute_plan(
         if executor == "ray":
             from motools.engine._ray import run_ray
 
-            done = run_ray(plan, store, ledger, address=address, **options)  # type: ignore[arg-type]
+            done = run_ray(plan, store, ledger, address=address, max_parallel=max_parallel,
+                           **options)  # type: ignore[arg-type]
         else:
             done = run_inline(plan, store, ledger, **options)  # type: ignore[arg-type]
     except BaseException:

@@ -1,0 +1,126 @@
+"""Settling what needs no execution: cache hits, nodes behind a failure, unresolvable inputs.
+
+Shared by both executors and by `--dry-run`. One batched Ledger lookup per plan level.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Union
+
+from motools.atom._store import AtomStore
+from motools.engine._ledger import Ledger
+from motools.engine._node import one_line
+from motools.engine._records import StepRun
+from motools.workflow._plan import Plan, PlanNode
+
+# True: skip cache reads for every step; a set of step names: only for those steps.
+Force = Union[bool, frozenset[str]]
+
+
+def is_forced(node: PlanNode, force: Force) -> bool:
+    """Whether cache reads are skipped for this node (only selected nodes are ever forced)."""
+    return node.run and (force is True or (isinstance(force, frozenset) and node.name in force))
+
+
+def marker(node: PlanNode, run_id: str, user: str | None, **fields: object) -> StepRun:
+    now = time.time()
+    base: dict[str, object] = {
+        "run_id": run_id,
+        "plan_id": node.plan_id,
+        "step": node.name,
+        "version": node.version,
+        "config": node.config_data,
+        "user": user,
+        "started_at": now,
+        "ended_at": now,
+    }
+    base.update(fields)
+    return StepRun.model_validate(base)
+
+
+def resolve_level(
+    nodes: list[PlanNode],
+    done: Mapping[str, StepRun],
+    store: AtomStore,
+    ledger: Ledger,
+    *,
+    run_id: str,
+    user: str | None,
+    force_rerun: Force,
+) -> tuple[list[StepRun], list[tuple[PlanNode, dict[str, str], str]]]:
+    """Settle what a level can settle without running anything.
+
+    Returns the nodes settled now (cached, skipped behind a failure, or failed to resolve inputs)
+    and the nodes left to execute as (node, inputs, key).
+    """
+    settled: list[StepRun] = []
+    pending: list[tuple[PlanNode, dict[str, str], str]] = []
+    outputs = {pid: sr.outputs for pid, sr in done.items() if sr.status in ("succeeded", "cached")}
+    for node in nodes:
+        blocked = [done[u] for u in node.upstream if done[u].status in ("failed", "skipped")]
+        if blocked:
+            settled.append(marker(node, run_id, user, status="skipped",
+                                   error=f"upstream step {blocked[0].step!r} did not succeed"))
+            continue
+        try:
+            inputs = node.resolve_inputs(outputs)
+        except Exception as exc:
+            settled.append(marker(node, run_id, user, status="failed", error=one_line(exc)))
+            continue
+        pending.append((node, inputs, node.cache_key(inputs)))
+
+    lookup = [key for node, _, key in pending if not is_forced(node, force_rerun)]
+    hits = ledger.lookup_many(lookup) if lookup else {}
+    # A cache entry whose atoms left the store (deleted by hand, gc) is stale: run it again.
+    stale = [k for k, outs in hits.items() if not all(store.has_atom(a) for a in outs.values())]
+    if stale:
+        ledger.forget(stale)
+        for k in stale:
+            del hits[k]
+
+    to_run: list[tuple[PlanNode, dict[str, str], str]] = []
+    for node, inputs, key in pending:
+        if key in hits:
+            settled.append(marker(node, run_id, user, status="cached", key=key, inputs=inputs,
+                                   outputs=hits[key]))
+        elif not node.run:
+            settled.append(marker(node, run_id, user, status="failed", key=key, inputs=inputs,
+                                   error=f"stage {node.name!r} is not selected and has no cached "
+                                         "result; include it in the selected stages"))
+        else:
+            to_run.append((node, inputs, key))
+    return settled, to_run
+
+
+def settle_cached(
+    plan: Plan,
+    store: AtomStore,
+    ledger: Ledger,
+    *,
+    run_id: str,
+    user: str | None,
+    force_rerun: Force,
+) -> tuple[list[StepRun], list[PlanNode], dict[str, str]]:
+    """Settle every node that needs no execution, level by level, without running anything.
+
+    Returns the settled step runs, the nodes left to execute in topological order (those whose
+    key is known and missed, and everything behind them), and plan id -> key for the nodes whose
+    key is already known. Nothing is committed: the caller decides (a dry run does not).
+    """
+    done: dict[str, StepRun] = {}
+    to_execute: list[PlanNode] = []
+    known_keys: dict[str, str] = {}
+    behind: set[str] = set()
+    for level in plan.levels():
+        ready = [n for n in level if not behind.intersection(n.upstream)]
+        settled, to_run = resolve_level(
+            ready, done, store, ledger, run_id=run_id, user=user, force_rerun=force_rerun
+        )
+        done.update((sr.plan_id, sr) for sr in settled)
+        known_keys.update({n.plan_id: key for n, _, key in to_run})
+        for node in [n for n, _, _ in to_run] + [n for n in level if behind.intersection(n.upstream)]:
+            behind.add(node.plan_id)
+            to_execute.append(node)
+    return list(done.values()), to_execute, known_keys
