@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -275,6 +276,23 @@ class AtomStore:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return target
+
+    # ---- run files (collated results of a run, next to its record) ---------------------------
+    def _run_file_path(self, run_id: str, name: str) -> str:
+        if not re.fullmatch(r"run-[0-9a-z-]{1,64}", run_id) or not re.fullmatch(r"[\w.-]{1,64}", name):
+            raise UserError(f"invalid run file {run_id!r}/{name!r}")
+        return self._path("runs", run_id, name)
+
+    def put_run_file(self, run_id: str, name: str, data: bytes) -> str:
+        """Write a file that belongs to a run (e.g. its results table); returns its URI."""
+        path = self._run_file_path(run_id, name)
+        self._write_atomic(path, data)
+        return f"{self.uri}/runs/{run_id}/{name}"
+
+    def get_run_file(self, run_id: str, name: str) -> bytes | None:
+        """Read a run's file, or None if it was never written."""
+        path = self._run_file_path(run_id, name)
+        return self._read(path) if self._exists(path) else None
 
     # ---- step records (the rebuildable part of the cache index) ---------------------------
     def put_step_record(self, key: str, record: dict[str, Any]) -> None:

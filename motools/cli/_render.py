@@ -6,6 +6,7 @@ import functools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from rich.console import Console
 
     from motools.workflow import WorkflowResult
@@ -34,6 +35,40 @@ def print_step_states(result: WorkflowResult) -> None:
         took = f"{s.runtime_seconds:.2f}s" if s.status == "succeeded" else "-"
         table.add_row(s.name, f"[{_STYLE.get(s.status, '')}]{s.status}[/]", took, detail)
     console().print(table)
+
+
+def _short_names(columns: list[str]) -> dict[str, str]:
+    """Last dot segment of each column, unless two columns would then share a name."""
+    last = [c.rsplit(".", 1)[-1] for c in columns]
+    return {c: (s if last.count(s) == 1 else c) for c, s in zip(columns, last, strict=True)}
+
+
+def print_results(table: pa.Table, *, title: str, limit: int | None = 50) -> None:
+    """A sweep's results: a row per point with its swept values, metrics and status."""
+    from rich.table import Table
+
+    from motools.sweep._collate import metric_columns, param_columns
+
+    params, metrics = param_columns(table), metric_columns(table)
+    names = _short_names(params)
+    out = Table("point", *[names[p] for p in params], *metrics, "status", title=title)
+    rows = table.to_pylist()
+    for row in rows if limit is None else rows[:limit]:
+        cells = [str(row["point"])]
+        cells += [_cell(row.get(p)) for p in [*params, *metrics]]
+        status = row["status"]
+        cells.append(f"[{_STYLE.get(status, '')}]{status}[/]")
+        out.add_row(*cells)
+    console().print(out)
+    if limit is not None and len(rows) > limit:
+        console().print(f"... {len(rows) - limit} more rows: `motools sweep results` prints all, "
+                        "`-o results.csv` writes them", highlight=False)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def print_failures(rows: list[tuple[str, str, str]], run_id: str) -> None:

@@ -1,0 +1,267 @@
+"""Expand a sweep spec into points: one validated workflow config per combination of its axes.
+
+Points, in order: the cartesian product of the `grid` axes (like `itertools.product`, keys in file
+order), then each explicit `points` entry; each of these is crossed with the `zip` rows. A dot path
+(`submit_training.hyperparameters.learning_rate`) sets one nested key of a copy of the base config.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import itertools
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from motools._errors import ConfigError
+from motools.sweep._spec import SweepSpec
+# The same type walk validate_config uses, so a path is listed exactly when validation reaches it.
+from motools.workflow._config import (
+    _field_types,
+    _structured,
+    _unwrap,
+    config_fields,
+    load_yaml_file,
+    validate_config,
+)
+from motools.workflow._spec import Workflow
+
+_MAX_LISTED = 20
+_MAX_LABEL = 80
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One point of a sweep.
+
+    Attributes:
+        index: Position in the sweep, from 0.
+        overrides: Dot path -> value set on the base config, in axis order (grid keys, then zip
+            keys, then the explicit point's keys).
+        config: The validated instance of the workflow's config class.
+    """
+
+    index: int
+    overrides: dict[str, Any]
+    config: Any
+
+    @property
+    def label(self) -> str:
+        """Short text naming the point's values, e.g. `learning_rate=0.001, seed=1`."""
+        return _short(self.overrides)
+
+
+def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(dict(base))
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _check_sections(data: Mapping[str, Any], workflow: Workflow, where: str, prefix: str) -> None:
+    sections = config_fields(workflow.config_class)
+    for key in data:
+        if key not in sections:
+            allowed = ", ".join(sections)
+            raise ConfigError(f"{where}: {prefix}{key}: unknown key; allowed: {allowed}")
+
+
+def base_config(spec: SweepSpec, workflow: Workflow, *, source_dir: str | Path) -> dict[str, Any]:
+    """The plain config every point starts from: `base` with `spec.config` deep-merged over it.
+
+    Args:
+        spec: The sweep spec.
+        workflow: The workflow the config is for; top-level keys must be its config sections.
+        source_dir: The folder `spec.base` is relative to (the sweep file's folder).
+
+    Returns:
+        A new dict (dicts merge recursively; any other value replaces the base's).
+
+    Raises:
+        ConfigError: The base file is missing, not YAML, not a mapping, or either part has a key
+            that is not a section of the workflow's config.
+    """
+    where = str(spec.source) if spec.source is not None else "sweep"
+    data: Any = {}
+    if spec.base is not None:
+        path = Path(source_dir) / Path(spec.base).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{where}: base: config file not found: {path}")
+        data = load_yaml_file(path) or {}
+        if not isinstance(data, Mapping):
+            raise ConfigError(
+                f"{path}: expected a mapping of step name to step config, got {type(data).__name__}"
+            )
+        _check_sections(data, workflow, str(path), "")
+    _check_sections(spec.config, workflow, where, "config.")
+    return _deep_merge(data, spec.config)
+
+
+def _walk(tp: Any, prefix: str, seen: tuple[type, ...]) -> Iterator[tuple[str, bool]]:
+    """Yield (dot path, is_free) for the leaves below `tp`; free leaves take any deeper path."""
+    tp = _unwrap(tp)
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        members = [m for m in map(_unwrap, typing.get_args(tp)) if _structured(m)]
+        if members:  # a union of sections: a path valid in any of them is valid
+            yield from dict.fromkeys(item for m in members for item in _walk(m, prefix, seen))
+            return
+    if _structured(tp) and tp not in seen:  # `seen` stops self-referencing models
+        # Keyed by the name a file uses (the alias, if any), in declaration order.
+        for name, ann in dict(_field_types(tp).values()).items():
+            yield from _walk(ann, f"{prefix}.{name}" if prefix else name, (*seen, tp))
+        return
+    free = tp is Any or tp in (dict, Mapping) or origin in (dict, Mapping)
+    yield prefix, free
+
+
+def config_paths(config_class: type) -> list[str]:
+    """Every dot path a sweep may set in a config class, in declaration order.
+
+    Nested pydantic models and dataclasses (also inside Optional) are walked down to their
+    leaves. A free dict field (e.g. `dict[str, Any]`) is listed as `section.field.*`: the field
+    itself and any path below it are valid. A whole section (a prefix of a listed path) is also
+    valid to set, though not listed.
+
+    Args:
+        config_class: A pydantic model or dataclass config class.
+
+    Returns:
+        The leaf paths, e.g. `submit_training.hyperparameters.learning_rate`.
+    """
+    return [f"{path}.*" if free else path for path, free in _walk(config_class, "", ())]
+
+
+def _valid(path: str, listed: list[str]) -> bool:
+    for known in listed:
+        if known.endswith(".*"):
+            root = known[:-2]
+            if path == root or path.startswith(root + "."):
+                return True
+        if path == known or known.startswith(path + "."):
+            return True
+    return False
+
+
+def _unknown_path_msg(where: str, path: str, listed: list[str]) -> str:
+    near = difflib.get_close_matches(path, listed, n=5, cutoff=0.5)
+    shown = [*near, *(p for p in listed if p not in near)]
+    text = ", ".join(shown[:_MAX_LISTED]) + (", ..." if len(shown) > _MAX_LISTED else "")
+    return f"{where}: unknown config path; valid: {text}"
+
+
+def _overlaps(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def _check_once(source: str, named: list[tuple[str, str]]) -> None:
+    """`named` holds (dot path, YAML path) pairs; no path may equal or contain another."""
+    for j, (path, where) in enumerate(named):
+        for other, other_where in named[:j]:
+            if _overlaps(path, other):
+                raise ConfigError(f"{source}: {where}: set twice (also by {other_where})")
+
+
+def _set(data: dict[str, Any], path: str, value: Any, where: str) -> None:
+    *parents, leaf = path.split(".")
+    node = data
+    for i, key in enumerate(parents):
+        if node.get(key) is None:
+            node[key] = {}
+        elif not isinstance(node[key], dict):
+            at = ".".join(parents[: i + 1])
+            raise ConfigError(f"{where}: cannot set {path}: {at} is not a mapping in the base")
+        node = node[key]
+    node[leaf] = copy.deepcopy(value)
+
+
+def _short(overrides: Mapping[str, Any]) -> str:
+    # The shortest dotted suffix that tells the point's paths apart: `learning_rate`, not the
+    # whole path, unless two steps share a field name (`submit_training.backend_name`).
+    parts = []
+    for path, value in overrides.items():
+        segments = path.split(".")
+        for n in range(1, len(segments) + 1):
+            name = ".".join(segments[-n:])
+            clash = any(o != path and (o == name or o.endswith("." + name)) for o in overrides)
+            if not clash:
+                break
+        parts.append(f"{name}={value}")
+    text = ", ".join(parts)
+    return text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 3] + "..."
+
+
+def _check(spec: SweepSpec, workflow: Workflow, source: str) -> None:
+    listed = config_paths(workflow.config_class)
+    for kind, axis in (("grid", spec.grid), ("zip", spec.zip)):
+        for key, values in axis.items():
+            if not _valid(key, listed):
+                raise ConfigError(_unknown_path_msg(f"{source}: {kind}.{key}", key, listed))
+            if not values:
+                raise ConfigError(f"{source}: {kind}.{key}: empty list")
+    lengths = {key: len(values) for key, values in spec.zip.items()}
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{key} has {n}" for key, n in lengths.items())
+        raise ConfigError(f"{source}: zip: lists differ in length: {shown}")
+    zipped = [(k, f"zip.{k}") for k in spec.zip]
+    _check_once(source, [*((k, f"grid.{k}") for k in spec.grid), *zipped])
+    for i, point in enumerate(spec.points):
+        if not isinstance(point, Mapping):
+            raise ConfigError(f"{source}: points[{i}]: expected a mapping of dot path to value")
+        for key in point:
+            if not _valid(key, listed):
+                raise ConfigError(_unknown_path_msg(f"{source}: points[{i}].{key}", key, listed))
+        # A point stands apart from the grid (it may set a grid path) but is crossed with zip.
+        _check_once(source, [*zipped, *((k, f"points[{i}].{k}") for k in point)])
+
+
+def expand(
+    spec: SweepSpec, workflow: Workflow, *, base: Mapping[str, Any], source: str = "sweep"
+) -> list[SweepPoint]:
+    """Every point of a sweep, each with its validated workflow config. Deterministic.
+
+    Args:
+        spec: The sweep spec.
+        workflow: The workflow the points run; its config class validates each point.
+        base: The plain config every point starts from (see `base_config`).
+        source: What to call the sweep in error messages (usually the file path).
+
+    Returns:
+        The points in order: grid product x zip rows, then each explicit point x zip rows.
+        A spec with no axes and no points gives one point: the base config.
+
+    Raises:
+        ConfigError: An unknown dot path, an empty axis, zip lists of unequal length, a path set
+            twice, a point that is not a mapping, or a point whose config does not validate
+            (one line, naming the YAML path or the point and the config field).
+    """
+    _check(spec, workflow, source)
+    zip_rows: list[dict[str, Any]] = [
+        dict(zip(spec.zip, row, strict=True)) for row in zip(*spec.zip.values(), strict=True)
+    ] or [{}]
+    # With explicit points and no grid, the empty grid product (the bare base) is no point.
+    combos = itertools.product(*spec.grid.values()) if spec.grid or not spec.points else []
+    heads = [dict(zip(spec.grid, combo, strict=True)) for combo in combos]
+    n_grid = len(heads)
+    heads += [dict(point) for point in spec.points]
+
+    points = []
+    for h, head in enumerate(heads):
+        for row in zip_rows:
+            # Axis order for the overrides: grid keys, then zip keys, then an explicit point's.
+            overrides = {**head, **row} if h < n_grid else {**row, **head}
+            i = len(points)
+            label = f"{source} point {i}" + (f" ({_short(overrides)})" if overrides else "")
+            data = copy.deepcopy(dict(base))
+            for path, value in overrides.items():
+                _set(data, path, value, label)
+            config = validate_config(workflow.config_class, data, source=label)
+            points.append(SweepPoint(index=i, overrides=overrides, config=config))
+    return points
