@@ -7,10 +7,14 @@ mozoo itself) register through entry points, in groups named `motools.<kind>s`.
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
+import importlib.util
 import threading
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator
@@ -172,6 +176,57 @@ def _callable_import(value: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=256)
+def _top_level_names(path: str) -> dict[str, bool]:
+    """Names a Python source file defines at top level -> whether the name is surely callable."""
+    tree = ast.parse(Path(path).read_bytes(), filename=path)
+    names: dict[str, bool] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names[node.name] = True
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                names[(alias.asname or alias.name).split(".")[0]] = True
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            literal = isinstance(node.value, (ast.Constant, ast.List, ast.Dict, ast.Tuple))
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    names[target.id] = not literal
+    return names
+
+
+def _static_callable_import(value: str) -> str:
+    """Check `module:function` without importing the module (its imports may be slow).
+
+    Eval tasks import inspect-ai, which costs seconds; validating a sweep's configs must not.
+    Reads the module's source for a top-level definition; falls back to importing it when the
+    module has no Python source.
+    """
+    module_name, sep, attr = value.partition(":")
+    if not sep:
+        module_name, _, attr = value.rpartition(".")
+    if not module_name or not attr or "." in attr:
+        return _callable_import(value)
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError) as exc:
+        raise ValueError(f"import string {value!r}: cannot import module {module_name!r} ({exc})")
+    if spec is None:
+        raise ValueError(f"import string {value!r}: cannot import module {module_name!r} "
+                         f"(No module named {module_name!r})")
+    if not spec.origin or not spec.origin.endswith(".py"):
+        return _callable_import(value)
+    names = _top_level_names(spec.origin)
+    if attr not in names:
+        raise ValueError(f"import string {value!r}: module {module_name!r} has no {attr!r}")
+    if not names[attr]:
+        raise ValueError(f"{value!r} is not callable (it is assigned a literal)")
+    return value
+
+
 TrainingBackendName = _registered("training_backend")
 EvalBackendName = _registered("eval_backend")
 CallableImportString = Annotated[str, AfterValidator(_callable_import)]
+# For callables whose modules are slow to import (eval tasks): checked from source, not imported.
+LazyCallableImportString = Annotated[str, AfterValidator(_static_callable_import)]
