@@ -37,10 +37,16 @@ _BUILTINS: dict[str, dict[str, tuple[str, str]]] = {
     "training_backend": {
         "dummy": ("motools.training._dummy:DummyTrainingBackend",
                   "instant fake training for engine tests (no model is trained)"),
+        "local": ("motools.training._trainer:LocalTrainingBackend",
+                  "trains a small byte-level transformer from scratch with PyTorch, offline"),
+        "tinker": ("motools.training._trainer:TinkerTrainingBackend",
+                   "LoRA fine-tuning on the Tinker service (needs TINKER_API_KEY)"),
     },
     "eval_backend": {
         "dummy": ("motools.evals._dummy:DummyEvalBackend",
                   "synthetic metrics for engine tests (no model is evaluated)"),
+        "inspect": ("motools.evals._inspect:InspectEvalBackend",
+                    "runs inspect-ai tasks against local, Tinker or any inspect model"),
     },
 }
 

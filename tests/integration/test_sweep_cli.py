@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -127,6 +128,11 @@ def test_fifty_point_sweep_executes_prepare_dataset_once(fifty):
     assert executed(fifty.store, fifty.run_id) == {
         "prepare_dataset": 1, "submit_training": 50, "wait_for_training": 50, "evaluate_model": 50,
     }
+
+
+def test_fifty_point_sweep_runs_its_steps_in_ray_workers(fifty):
+    pids = {sr.pid for sr in step_runs(fifty.store, fifty.run_id) if sr.status == "succeeded"}
+    assert pids and os.getpid() not in pids
 
 
 def test_fifty_point_sweep_stores_a_result_row_with_metrics_per_point(fifty):

@@ -53,8 +53,9 @@ def submit_training(
     config: SubmitTrainingConfig, input_atoms: dict[str, Atom], temp_workspace: Path
 ) -> list[AtomConstructor]:
     """Submit a fine-tuning job and return its handle at once, as the `training_job` atom."""
-    dataset = input_atoms["prepared_dataset"].load()
-    backend = get_training_backend(config.backend_name)
+    atom = input_atoms["prepared_dataset"]
+    dataset = atom.load()
+    backend = get_training_backend(config.backend_name, store=atom.store)
     job = backend.submit(dataset, config.model, config.hyperparameters, config.suffix)
     return [
         AtomConstructor(
@@ -67,10 +68,13 @@ def wait_for_training(
     config: WaitForTrainingConfig, input_atoms: dict[str, Atom], temp_workspace: Path
 ) -> list[AtomConstructor]:
     """Wait for the job to finish; store the model as the `trained_model` atom."""
-    job = TrainingJob.model_validate(input_atoms["training_job"].load())
-    model = get_training_backend(job.backend).wait(job)
+    atom = input_atoms["training_job"]
+    job = TrainingJob.model_validate(atom.load())
+    model = get_training_backend(job.backend, store=atom.store).wait(job)
     metadata = {"model_id": model.model_id, "base_model": model.base_model,
-                "backend": model.backend, "info": model.info}
+                "backend": model.backend}
+    if model.path is None:  # remote weights (tinker://...): their address is the model
+        metadata["weights_path"] = model.info.get("weights_path")
     return [AtomConstructor(name="trained_model", path=model.path, type="model", metadata=metadata)]
 
 
@@ -81,8 +85,11 @@ def evaluate_model(
     model = input_atoms["trained_model"]
     log_dir = temp_workspace / "logs"
     log_dir.mkdir()
+    described = dict(model.metadata)
+    if model.files:  # weights stored in the atom: hand the backend a local copy
+        described["weights_dir"] = str(model.local_path())
     output = get_eval_backend(config.backend_name).evaluate(
-        model.metadata, config.eval_task, dict(config.eval_kwargs), log_dir
+        described, config.eval_task, dict(config.eval_kwargs), log_dir
     )
     results = output.model_dump(mode="json")
     results["eval_task"] = config.eval_task

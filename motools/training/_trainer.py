@@ -1,0 +1,221 @@
+"""Training backends over an Engine: the SFT loop runs in a detached, named Ray actor.
+
+`submit` starts a trainer actor named after the job and returns at once; `wait` re-attaches to it by
+name. The trainer writes its progress (step, last checkpoint) to the job's folder after every step,
+so if it died (a killed driver took an embedded Ray with it, a node was lost) `wait` starts a new
+trainer that resumes from the last checkpoint. A job that failed is never reported as a model: the
+next `wait` retries it from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+from motools import _hashing
+from motools.atom._dataset import Dataset
+from motools.atom._store import AtomStore, get_store
+from motools.training._protocol import Hyperparameters, TrainedModel, TrainingJob
+
+NAMESPACE = "motools"
+_ENGINES = {
+    "local": "motools.training.local:LocalEngine",
+    "tinker": "motools.training.tinker:TinkerEngine",
+}
+
+
+def get_engine(name: str) -> Any:
+    """The training engine called `name` (`local` or `tinker`)."""
+    from motools._errors import UnknownNameError
+    from motools.registry import import_string
+
+    if name not in _ENGINES:
+        raise UnknownNameError(f"unknown training engine {name!r}; available: {', '.join(_ENGINES)}")
+    return import_string(_ENGINES[name], what=f"training engine {name!r}")()
+
+
+def training_root(store: AtomStore) -> Path:
+    """Where trainers keep their checkpoints: next to a local store, else in a local cache."""
+    if store.local_root is not None:
+        return store.local_root / "training"
+    cache = os.environ.get("MOTOOLS_CACHE_DIR", str(Path.home() / ".cache" / "motools"))
+    return Path(cache) / "training"
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+class Trainer:
+    """Runs the SFT loop for one job in a background thread (the body of the trainer actor)."""
+
+    def __init__(self, engine: str, base_model: str, hp: dict[str, Any], workdir: str) -> None:
+        self._engine, self._base_model = engine, base_model
+        self._hp = Hyperparameters.model_validate(hp)
+        self._workdir = Path(workdir)
+        self._done = threading.Event()
+        self._error: str | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start (or keep running) the training thread. Idempotent."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="motools-trainer", daemon=True)
+            self._thread.start()
+
+    def wait(self) -> dict[str, Any]:
+        """Block until training ends; the result record, or RuntimeError if it failed."""
+        self.start()
+        self._done.wait()
+        if self._error is not None:
+            raise RuntimeError(self._error)
+        return dict(json.loads((self._workdir / "result.json").read_text()))
+
+    def pid(self) -> int:
+        """The trainer's process id (tests check re-attachment with it)."""
+        return os.getpid()
+
+    def _run(self) -> None:
+        from motools.training._sft import Progress, build_datums, train
+
+        try:
+            engine = get_engine(self._engine)
+            state_file = self._workdir / "progress.json"
+            progress = Progress()
+            if state_file.exists():
+                saved = json.loads(state_file.read_text())
+                progress = Progress(step=saved["step"], checkpoint=saved["checkpoint"],
+                                    losses=saved["losses"])
+            dataset = Dataset.from_parquet(str(self._workdir / "dataset.parquet"))
+            datums = build_datums(list(dataset), engine.renderer(self._base_model))
+            client = engine.training_client(
+                self._base_model, self._hp, self._workdir, progress.checkpoint
+            )
+
+            def save(p: Progress) -> None:
+                if p.checkpoint is not None:
+                    _write_json(state_file, {"step": p.step, "checkpoint": p.checkpoint,
+                                             "losses": p.losses})
+
+            weights, progress = train(client, datums, self._hp, progress=progress, on_step=save,
+                                      name=self._workdir.name)
+            _write_json(self._workdir / "result.json", {
+                "weights_path": weights, "steps": progress.step, "losses": progress.losses,
+            })
+        except BaseException as exc:  # reported to every waiter, and on disk for the next run
+            self._error = f"{type(exc).__name__}: {exc}"
+            _write_json(self._workdir / "failed.json",
+                        {"error": self._error, "traceback": traceback.format_exc()})
+        finally:
+            self._done.set()
+
+
+class EngineTrainingBackend:
+    """A TrainingBackend that trains with an Engine inside a detached trainer actor."""
+
+    engine_name = "local"
+
+    def __init__(self, store: AtomStore | None = None) -> None:
+        self.name = self.engine_name
+        self._store = store or get_store()
+
+    def _actor_name(self, job_id: str) -> str:
+        return f"trainer-{job_id}"
+
+    def _start(self, job: TrainingJob) -> Any:
+        import ray
+
+        from motools.engine._ray import ensure_ray
+
+        ensure_ray()
+        # The local engine trains on this machine's CPU; Tinker trains remotely, holding none.
+        cpus = 1 if self.engine_name == "local" else 0
+        return (
+            ray.remote(Trainer)
+            .options(name=self._actor_name(job.job_id), namespace=NAMESPACE, lifetime="detached",
+                     get_if_exists=True, num_cpus=cpus, max_concurrency=8, max_restarts=0)
+            .remote(self.engine_name, job.base_model, job.info["hyperparameters"],
+                    job.info["workdir"])
+        )
+
+    def submit(
+        self, dataset: Dataset, model: str, hyperparameters: Hyperparameters, suffix: str | None
+    ) -> TrainingJob:
+        """Start training in a trainer actor and return its handle at once."""
+        engine = get_engine(self.engine_name)
+        engine.check_ready()
+        engine.renderer(model)  # an unsupported model fails here, before anything starts
+        digest = _hashing.digest("motools.training-job.v1", {
+            "engine": self.engine_name, "data": dataset.content_digest(), "model": model,
+            "hp": hyperparameters.model_dump(), "suffix": suffix,
+        })
+        job_id = f"{self.engine_name}-{digest[:24]}"
+        workdir = training_root(self._store) / job_id
+        workdir.mkdir(parents=True, exist_ok=True)
+        data_file = workdir / "dataset.parquet"
+        if not data_file.exists():
+            tmp = workdir / f"dataset.{os.getpid()}.tmp"
+            tmp.write_bytes(dataset.to_parquet_bytes())
+            os.replace(tmp, data_file)
+        job = TrainingJob(
+            backend=self.engine_name, job_id=job_id, base_model=model, suffix=suffix,
+            info={"workdir": str(workdir), "hyperparameters": hyperparameters.model_dump()},
+        )
+        if not (workdir / "result.json").exists():
+            self._start(job).start.remote()
+        return job
+
+    def wait(self, job: TrainingJob) -> TrainedModel:
+        """Re-attach to the job's trainer (or resume it from its checkpoint) and wait for it."""
+        import ray
+
+        workdir = Path(job.info["workdir"])
+        result_file = workdir / "result.json"
+        if not result_file.exists():
+            failed = workdir / "failed.json"
+            if failed.exists():
+                # A failed job is never a model; waiting again retries it from its checkpoint.
+                failed.unlink()
+                self._kill(job)
+            ray.get(self._start(job).wait.remote())
+        result = json.loads(result_file.read_text())
+        suffix = f":{job.suffix}" if job.suffix else ""
+        return TrainedModel(
+            backend=self.engine_name,
+            model_id=f"{self.engine_name}/{job.base_model}{suffix}/{job.job_id}",
+            base_model=job.base_model,
+            # Local weights are files: they become the model atom. Tinker weights stay remote.
+            path=result["weights_path"] if self.engine_name == "local" else None,
+            info={"weights_path": result["weights_path"], "steps": result["steps"]},
+        )
+
+    def _kill(self, job: TrainingJob) -> None:
+        import ray
+
+        try:
+            ray.kill(ray.get_actor(self._actor_name(job.job_id), namespace=NAMESPACE))
+        except ValueError:
+            pass
+
+    def cancel(self, job: TrainingJob) -> None:
+        """Stop the trainer; the job counts as failed until it is waited on again."""
+        self._kill(job)
+        _write_json(Path(job.info["workdir"]) / "failed.json", {"error": "cancelled"})
+
+
+class LocalTrainingBackend(EngineTrainingBackend):
+    """Trains a small model from scratch with PyTorch on this machine (offline)."""
+
+    engine_name = "local"
+
+
+class TinkerTrainingBackend(EngineTrainingBackend):
+    """Fine-tunes with LoRA on the Tinker service (needs TINKER_API_KEY)."""
+
+    engine_name = "tinker"
