@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         train_and_evaluate_workflow,
         config,
         grid={LR: [1e-5, 1e-4, 1e-3, 1e-2], SEED: [0, 1, 2]},  # 4 x 3 = 12 points
+        name="lr-by-seed",
         user="alice",
         executor=args.executor,
     )

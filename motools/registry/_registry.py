@@ -162,6 +162,25 @@ def reset() -> None:
         _loaded_entry_points = False
 
 
+def describe(entry: Entry) -> str:
+    """One line about an entry: its own description, else its docstring's first line.
+
+    Read from the source, not by importing it: listing the zoo must not import inspect-ai.
+    """
+    if entry.description:
+        return entry.description
+    module_name, _, attr = entry.target.partition(":")
+    try:
+        spec = importlib.util.find_spec(module_name)
+        tree = ast.parse(Path(spec.origin).read_bytes()) if spec and spec.origin else None
+    except (ImportError, ValueError, OSError, SyntaxError):
+        return ""
+    for node in tree.body if tree else []:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == attr:
+            return (ast.get_docstring(node) or "").strip().split("\n")[0]
+    return ""
+
+
 def _registered(kind: Kind) -> Any:
     def check(name: str) -> str:
         if name not in available(kind):
@@ -202,6 +221,17 @@ def _top_level_names(path: str) -> dict[str, bool]:
     return names
 
 
+def _task_reference(value: str) -> str:
+    """An eval task: a registered task name, or `module:function` checked from source."""
+    if ":" not in value and "." not in value:
+        if value not in available("task"):
+            names = ", ".join(available("task")) or "none"
+            raise ValueError(f"unknown eval task {value!r}; registered tasks: {names} "
+                             "(or give 'package.module:function')")
+        return value
+    return _static_callable_import(value)
+
+
 def _static_callable_import(value: str) -> str:
     """Check `module:function` without importing the module (its imports may be slow).
 
@@ -236,3 +266,4 @@ EvalBackendName = _registered("eval_backend")
 CallableImportString = Annotated[str, AfterValidator(_callable_import)]
 # For callables whose modules are slow to import (eval tasks): checked from source, not imported.
 LazyCallableImportString = Annotated[str, AfterValidator(_static_callable_import)]
+TaskReference = Annotated[str, AfterValidator(_task_reference)]

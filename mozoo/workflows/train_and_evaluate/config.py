@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from motools.registry import (
     CallableImportString,
     EvalBackendName,
-    LazyCallableImportString,
+    TaskReference,
     TrainingBackendName,
     import_string,
 )
@@ -57,7 +57,7 @@ class WaitForTrainingConfig(_Section):
 class EvaluateModelConfig(_Section):
     """Which inspect-ai task to run, on which backend, with which extra arguments."""
 
-    eval_task: LazyCallableImportString
+    eval_task: TaskReference
     backend_name: EvalBackendName = "dummy"
     eval_kwargs: dict[str, Any] = Field(default_factory=dict)
 

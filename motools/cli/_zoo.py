@@ -1,0 +1,36 @@
+"""`motools zoo list`: what the registry offers, with one line each."""
+
+from __future__ import annotations
+
+import typer
+
+from motools.cli._app import app
+from motools.cli._render import console
+
+zoo_app = typer.Typer(help="Browse datasets, tasks, workflows and backends.", no_args_is_help=True)
+app.add_typer(zoo_app, name="zoo")
+
+_SECTIONS = (
+    ("workflow", "workflows"),
+    ("dataset", "datasets"),
+    ("task", "eval tasks"),
+    ("training_backend", "training backends"),
+    ("eval_backend", "eval backends"),
+)
+
+
+@zoo_app.command("list")
+def list_zoo() -> None:
+    """Every registered workflow, dataset, eval task and backend (nothing is imported)."""
+    from rich.table import Table
+
+    from motools.registry import describe, entries, resolve
+
+    for kind, title in _SECTIONS:
+        table = Table("name", "import path", "description", title=title, title_justify="left",
+                      box=None)
+        for entry in entries(kind):  # type: ignore[arg-type]
+            # Workflows are objects, not functions: their description lives on the object.
+            text = resolve("workflow", entry.name).description if kind == "workflow" else ""
+            table.add_row(entry.name, entry.target, text or describe(entry))
+        console().print(table)
