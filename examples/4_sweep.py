@@ -9,7 +9,7 @@ Run it from anywhere (the config is resolved relative to this file):
 
     python examples/4_sweep.py                       # steps run as Ray tasks (the default)
     python examples/4_sweep.py --executor inline     # steps run one by one in this process
-    python examples/4_sweep.py --out my_plot.png     # where the plot goes (default: out/lr_sweep.png)
+    python examples/4_sweep.py --out my_plot.png     # the plot's path (default: out/lr_sweep.png)
 
 The same sweep as a file is sweeps/hello_world.yaml: `motools sweep run sweeps/hello_world.yaml`.
 """

@@ -59,7 +59,7 @@ def run(
     if dry_run:
         from rich.table import Table
 
-        counts = plan_counts(plan, points, get_store(store))
+        counts = plan_counts(plan, points, get_store(store), force)
         table = Table("step", "points", "nodes", "deduplicated", "cached", "to run",
                       title=f"{spec.name}: {len(points)} points (dry run)")
         for c in counts:

@@ -111,10 +111,12 @@ def compile_sweep(
     return points, plan
 
 
-def dry_run(plan: Plan, points: Sequence[SweepPoint], store: AtomStore) -> list[StepPlanCounts]:
+def dry_run(
+    plan: Plan, points: Sequence[SweepPoint], store: AtomStore, force_rerun: Force = False
+) -> list[StepPlanCounts]:
     """Per step: points, unique nodes, cached, to run. Runs and writes nothing."""
     settled, to_run, _ = settle_cached(
-        plan, store, get_ledger(store), run_id="dry-run", user=None, force_rerun=False
+        plan, store, get_ledger(store), run_id="dry-run", user=None, force_rerun=force_rerun
     )
     cached = Counter(plan.nodes[sr.plan_id].name for sr in settled if sr.status == "cached")
     running = Counter(node.name for node in to_run)

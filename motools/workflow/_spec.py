@@ -60,6 +60,29 @@ class Resources:
     max_retries: int = 3
     retry_exceptions: bool = False
 
+    def __post_init__(self) -> None:
+        def fail(name: str, rule: str) -> None:
+            raise WorkflowDefinitionError(f"{name}: must be {rule}, got {getattr(self, name)!r}")
+
+        def number(v: object) -> bool:
+            return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+        for name in ("num_cpus", "num_gpus"):
+            if not number(getattr(self, name)) or getattr(self, name) < 0:
+                fail(name, "a number >= 0")
+        if self.memory is not None and (not isinstance(self.memory, int) or self.memory <= 0):
+            fail("memory", "a positive number of bytes or null")
+        if self.concurrency_limit is not None and (
+            not isinstance(self.concurrency_limit, int) or self.concurrency_limit < 1
+        ):
+            fail("concurrency_limit", "an integer >= 1 or null")
+        if self.concurrency_group is not None and not isinstance(self.concurrency_group, str):
+            fail("concurrency_group", "a string or null")
+        if not isinstance(self.max_retries, int) or self.max_retries < -1:
+            fail("max_retries", "an integer >= -1")
+        if not isinstance(self.retry_exceptions, bool):
+            fail("retry_exceptions", "true or false")
+
 
 def _is_config_class(obj: Any) -> bool:
     return isinstance(obj, type) and (issubclass(obj, BaseModel) or dataclasses.is_dataclass(obj))
@@ -233,8 +256,11 @@ def with_resources(workflow: Workflow, overrides: Mapping[str, Mapping[str, Any]
             raise WorkflowDefinitionError(
                 f"resources.{step.name}: unknown field(s) {unknown}; allowed: {', '.join(allowed)}"
             )
-        steps.append(dataclasses.replace(step, resources=dataclasses.replace(step.resources, **fields))
-                     if fields else step)
+        try:
+            resources = dataclasses.replace(step.resources, **fields)
+        except WorkflowDefinitionError as exc:
+            raise WorkflowDefinitionError(f"resources.{step.name}.{exc}") from None
+        steps.append(dataclasses.replace(step, resources=resources) if fields else step)
     extra = sorted(set(overrides) - set(workflow.step_names))
     if extra:
         raise WorkflowDefinitionError(

@@ -93,7 +93,8 @@ def test_workflow_example_prints_a_dataset_sample_from_the_stored_atom(workflow_
 
 def test_workflow_example_prints_the_model_id_and_the_eval_metrics(workflow_example):
     out = workflow_example.out
-    assert re.search(r"^  model id: dummy/meta-llama/Llama-3\.2-1B:hello-world/dummy-\w+$", out, re.M)
+    model_line = r"^  model id: dummy/meta-llama/Llama-3\.2-1B:hello-world/dummy-\w+$"
+    assert re.search(model_line, out, re.M)
     eval_id = re.search(r"^== eval results (eval-[0-9a-f]{64}) ==$", out, re.M).group(1)
     metrics = Atom.load(eval_id, store=get_store(workflow_example.store)).load().metrics
     accuracy = metrics["hello_world"]["accuracy"]

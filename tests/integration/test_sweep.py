@@ -44,7 +44,8 @@ def lr_by_seed(**kwargs) -> SweepResult:
 
 def ledger_counts(result: SweepResult) -> Counter:
     """(step, status) -> count, over the Ledger's step runs of the sweep's run."""
-    return Counter((sr.step, sr.status) for sr in get_ledger(result.store).step_runs_of(result.run_id))
+    runs = get_ledger(result.store).step_runs_of(result.run_id)
+    return Counter((sr.step, sr.status) for sr in runs)
 
 
 def test_to_pandas_has_one_row_per_point_in_grid_order():

@@ -212,6 +212,22 @@ def test_plot_writes_a_png_of_the_metric_against_the_parameter(fifty, tmp_path):
     assert len(data) > 10_000
 
 
+def test_results_and_status_of_a_sweep_file_follow_its_latest_run(tmp_path):
+    file = write_sweep(tmp_path / "sweep.yaml", name="twice", grid={LR: [1e-4, 1e-3]})
+    first = cli("sweep", "run", file, "--executor", "inline")
+    second = cli("sweep", "run", file, "--executor", "inline")
+    assert first.code == second.code == 0
+    latest = run_id_of(second.out)
+    assert latest != run_id_of(first.out)
+
+    status = cli("sweep", "status", file)
+    assert status.code == 0, status.err
+    assert status.out.startswith(f"{latest} twice: succeeded; 7/7 nodes settled (cached 7)")
+    out = tmp_path / "latest.parquet"
+    assert cli("sweep", "results", file, "-o", out).code == 0
+    assert pq.read_table(out).column("status").to_pylist() == ["cached", "cached"]
+
+
 def test_status_of_a_finished_run_prints_its_counts(fifty):
     result = cli("sweep", "status", fifty.run_id, "--store", fifty.store)
     assert result.code == 0, result.err
@@ -254,9 +270,8 @@ def test_failure_table_names_the_failing_point_and_its_error(failing):
     out = failing.cli.out
     assert re.search(r"^\s*failures\s*$", out, re.M), out
     rows = re.findall(r"^│ (\w+)\s+│ (.+?)\s+│ (.+?)\s+│$", out.split("failures", 1)[1], re.M)
-    assert rows == [
-        ("prepare_dataset", "1 (num_samples=0)", "ValueError: num_samples must be at least 1, got 0"),
-    ]
+    error = "ValueError: num_samples must be at least 1, got 0"
+    assert rows == [("prepare_dataset", "1 (num_samples=0)", error)]
     assert f"tracebacks: motools runs show {failing.run_id}" in out
 
 
@@ -307,6 +322,22 @@ def test_dry_run_counts_match_what_the_real_run_then_executes(tmp_path, isolated
     assert real.code == 0, real.err
     ran = executed(isolated_store, run_id_of(real.out))
     assert {step: ran[step] for step in STEPS} == {s: c["to run"] for s, c in counts.items()}
+
+
+def test_dry_run_with_force_rerun_counts_the_forced_steps_as_to_run(tmp_path, isolated_store):
+    log = tmp_path / "loader.log"
+    file = write_sweep(tmp_path / "sweep.yaml", config=loader_config(log),
+                       grid={LR: [1e-4, 1e-3, 1e-2]})
+    assert cli("sweep", "run", file, "--executor", "inline").code == 0
+
+    dry = cli("sweep", "run", file, "--dry-run", "--force-rerun", "evaluate_model")
+    assert dry.code == 0, dry.err
+    real = cli("sweep", "run", file, "--force-rerun", "evaluate_model", "--executor", "inline")
+    assert real.code == 0, real.err
+    ran = executed(isolated_store, run_id_of(real.out))
+    assert ran == {"evaluate_model": 3}
+    counts = dry_counts(dry.out)
+    assert {step: counts[step]["to run"] for step in STEPS} == {step: ran[step] for step in STEPS}
 
 
 def test_dry_run_writes_nothing_to_the_store(tmp_path, isolated_store):
@@ -370,6 +401,14 @@ BAD_SPECS = {
         "workflow: train_and_evaluate\nbase: nope.yaml\n", "base: config file not found:",
     ),
     "empty file": ("", "empty sweep file"),
+    # Resources are execution options, but a value Ray cannot take must still be a bad input,
+    # caught before anything runs, on every executor.
+    "negative num_cpus resource": (
+        GOOD + "resources:\n  submit_training: {num_cpus: -1}\n", "num_cpus",
+    ),
+    "num_cpus resource not a number": (
+        GOOD + "resources:\n  submit_training: {num_cpus: lots}\n", "num_cpus",
+    ),
 }
 
 

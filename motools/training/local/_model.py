@@ -36,7 +36,9 @@ def select_device() -> torch.device:
     more threads made identical runs up to 15x slower.
     """
     torch.set_num_threads(max(1, int(os.environ.get("MOTOOLS_TORCH_THREADS", "1"))))
-    name = os.environ.get("MOTOOLS_TORCH_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+    name = os.environ.get("MOTOOLS_TORCH_DEVICE") or (
+        "cuda" if torch.cuda.is_available() else "cpu"
+    )
     return torch.device(name)
 
 

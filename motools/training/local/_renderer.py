@@ -50,7 +50,7 @@ class ByteRenderer:
         tokens = [BOS]
         for message in messages:
             tokens.append(_ROLE_TOKENS.get(message.get("role", "user"), USER))
-            tokens.extend(message.get("content", "").encode("utf-8"))
+            tokens.extend((message.get("content") or "").encode("utf-8"))
             tokens.append(EOT)
         tokens.append(ASSISTANT)
         tokens = tokens[-self.prompt_window :]
@@ -69,10 +69,12 @@ class ByteRenderer:
             ValueError: If the last message is not an assistant message.
         """
         if not messages or messages[-1].get("role") != "assistant":
-            raise ValueError("the local renderer learns the last message, which must be the assistant's")
+            raise ValueError(
+                "the local renderer learns the last message, which must be the assistant's"
+            )
         prompt = self.render_prompt(messages[:-1])
-        # A reply longer than the context is cut, EOT included, so the model never learns to stop early.
-        reply = [*messages[-1].get("content", "").encode("utf-8"), EOT]
+        # A reply too long for the context loses its tail and EOT: a stop there would be false.
+        reply = [*(messages[-1].get("content") or "").encode("utf-8"), EOT]
         reply = reply[: self.context + 1 - self.prompt_window]
         return prompt + reply, [0.0] * len(prompt) + [1.0] * len(reply)
 
