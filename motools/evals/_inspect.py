@@ -236,7 +236,7 @@ def split_eval_kwargs(
             unknown = sorted(set(task_args) - set(params))
             if unknown:
                 raise UserError(
-                    f"eval_kwargs for {eval_task!r}: {', '.join(unknown)} is neither a task "
+                    f"eval_kwargs for {eval_task!r}: {', '.join(map(repr, unknown))} is neither a task "
                     f"argument ({', '.join(params) or 'none'}) nor an inspect eval()/"
                     "GenerateConfig option"
                 )
@@ -359,6 +359,7 @@ class _Runner:
 
     def _execute(self, batch: list[_Request]) -> dict[str, tuple[Any, BaseException | None]]:
         from inspect_ai import eval
+        from inspect_ai.log import read_eval_log
 
         options = batch[0].options
         if len(batch) == 1:
@@ -386,8 +387,8 @@ class _Runner:
                 r.log_dir.mkdir(parents=True, exist_ok=True)
                 target = r.log_dir / Path(log.location).name
                 shutil.move(log.location, target)
-                log.location = str(target)
-                outcomes[r.id] = (log, None)
+                # samples of a returned log load lazily from where it was written: read it back
+                outcomes[r.id] = (read_eval_log(str(target)), None)
             return outcomes
         finally:
             shutil.rmtree(staging, ignore_errors=True)

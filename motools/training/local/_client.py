@@ -85,28 +85,7 @@ class LocalTrainingClient:
             )
         if not data:
             raise ValueError("forward_backward needs at least one Datum")
-        inputs, targets, weights = [], [], []
-        for i, datum in enumerate(data):
-            tokens = datum.model_input.to_ints()
-            target = datum.loss_fn_inputs["target_tokens"].tolist()
-            w = (
-                datum.loss_fn_inputs["weights"].tolist()
-                if "weights" in datum.loss_fn_inputs
-                else None
-            )
-            w = [1.0] * len(target) if w is None else w
-            if not len(tokens) == len(target) == len(w):
-                raise ValueError(
-                    f"datum {i}: {len(tokens)} inputs, {len(target)} targets, {len(w)} weights"
-                )
-            inputs.append(tokens)
-            targets.append(target)
-            weights.append(w)
-        width = max(len(t) for t in inputs)
-        pad = lambda rows, value: [r + [value] * (width - len(r)) for r in rows]  # noqa: E731
-        x = torch.tensor(pad(inputs, PAD), device=self.device)
-        y = torch.tensor(pad(targets, PAD), device=self.device)
-        w = torch.tensor(pad(weights, 0.0), dtype=torch.float32, device=self.device)
+        x, y, w, lengths = _batch(data, self.device)
         logits = self.model(x).float()
         logprobs = torch.log_softmax(logits, dim=-1).gather(-1, y.unsqueeze(-1)).squeeze(-1)
         loss_sum = -(logprobs * w).sum()
@@ -116,8 +95,8 @@ class LocalTrainingClient:
             types.ForwardBackwardOutput(
                 loss_fn_output_type="ArrayRecord",
                 loss_fn_outputs=[
-                    {"logprobs": types.TensorData.from_torch(logprobs[i, : len(t)].contiguous())}
-                    for i, t in enumerate(targets)
+                    {"logprobs": types.TensorData.from_torch(logprobs[i, :n].contiguous())}
+                    for i, n in enumerate(lengths)
                 ],
                 metrics={"loss:sum": float(loss_sum.detach())},
             )
@@ -158,6 +137,36 @@ class LocalTrainingClient:
         """Save the weights to the folder `workdir/sampler/<name>/`, for `LocalSamplingClient`."""
         folder = save_weights(self.model, self.workdir / "sampler" / _check_name(name))
         return Done(types.SaveWeightsForSamplerResponse(path=str(folder.resolve())))
+
+
+def _batch(
+    data: list[types.Datum], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[int]]:
+    """Inputs, targets and weights padded to one length (weight 0 on padding), and the lengths."""
+    rows: list[tuple[list[int], list[int], list[float]]] = []
+    for i, datum in enumerate(data):
+        tokens = datum.model_input.to_ints()
+        target = datum.loss_fn_inputs["target_tokens"].tolist()
+        has_weights = "weights" in datum.loss_fn_inputs
+        weights = datum.loss_fn_inputs["weights"].tolist() if has_weights else [1.0] * len(target)
+        if not len(tokens) == len(target) == len(weights):
+            raise ValueError(
+                f"datum {i}: {len(tokens)} inputs, {len(target)} targets, {len(weights)} weights"
+            )
+        rows.append((tokens, target, weights))
+    width = max(len(r[0]) for r in rows)
+
+    def padded(column: int, value: float, dtype: torch.dtype) -> torch.Tensor:
+        lists = [r[column] + [value] * (width - len(r[column])) for r in rows]
+        return torch.tensor(lists, dtype=dtype, device=device)
+
+    lengths = [len(r[0]) for r in rows]
+    return (
+        padded(0, PAD, torch.long),
+        padded(1, PAD, torch.long),
+        padded(2, 0.0, torch.float32),
+        lengths,
+    )
 
 
 def _check_name(name: str) -> str:

@@ -71,8 +71,10 @@ def wait_for_training(
     atom = input_atoms["training_job"]
     job = TrainingJob.model_validate(atom.load())
     model = get_training_backend(job.backend, store=atom.store).wait(job)
+    # A local weights path names a machine, not the model: keep it out of the atom's identity.
+    info = {k: v for k, v in model.info.items() if k != "weights_path"}
     metadata = {"model_id": model.model_id, "base_model": model.base_model,
-                "backend": model.backend}
+                "backend": model.backend, "info": info}
     if model.path is None:  # remote weights (tinker://...): their address is the model
         metadata["weights_path"] = model.info.get("weights_path")
     return [AtomConstructor(name="trained_model", path=model.path, type="model", metadata=metadata)]
