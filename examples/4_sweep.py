@@ -11,7 +11,7 @@ Run it from anywhere (the config is resolved relative to this file):
     python examples/4_sweep.py --executor inline     # steps run one by one in this process
     python examples/4_sweep.py --out my_plot.png     # the plot's path (default: out/lr_sweep.png)
 
-The same sweep as a file is sweeps/hello_world.yaml: `motools sweep run sweeps/hello_world.yaml`.
+The same sweep as a file is sweeps/hello_world_dummy.yaml (sweeps/hello_world.yaml trains for real).
 """
 
 from __future__ import annotations

@@ -1,25 +1,25 @@
 """The `inspect` eval backend: runs inspect-ai tasks against trained models (or any inspect model).
 
 Models: a model atom whose backend is `local` or `tinker` is served by the `motools` inspect
-provider (`motools.evals._provider`) through that training engine; any other backend's `model_id`
-is taken as an inspect model string and passed through (`openai/gpt-4o-mini`, `vllm/...`).
+provider (`motools.evals._provider`) through that training engine; for any other backend the
+atom's `model_id` is an inspect model string, passed through as is (`openai/gpt-4o-mini`).
 
 `eval_kwargs` map as follows:
-    - `task_args` (a dict): task arguments, always.
-    - a field of inspect's `GenerateConfig` (`max_tokens`, `temperature`, `seed`, ...): the model's
-      generation config.
-    - any other parameter of `inspect_ai.eval()` (`limit`, `epochs`, `sample_id`, `fail_on_error`,
-      `message_limit`, `log_format`, ...): passed to `eval()`. The backend owns `tasks`, `model`,
-      `model_base_url`, `model_args`, `log_dir`, `display`, `max_tasks` and `trace`.
-    - everything else: task arguments, checked against the task function's signature.
+    - `task_args` (a dict): task arguments.
+    - a field of inspect's `GenerateConfig` (`max_tokens`, `temperature`, `seed`, ...): the
+      generation config of the model.
+    - another parameter of `inspect_ai.eval()` (`limit`, `epochs`, `sample_id`, `fail_on_error`,
+      `message_limit`, `log_format`, ...): passed to `eval()`. The backend sets `tasks`, `model`,
+      `model_base_url`, `model_args`, `log_dir`, `display`, `max_tasks` and `trace` itself.
+    - any other key: a task argument, checked against the task function's signature.
 
-Concurrency: inspect-ai runs one `eval()` per process at a time ("Multiple concurrent calls to
-eval_async are not allowed"). `evaluate` calls from several threads of one process therefore share
-runs: requests that are waiting (or arrive within `GATHER_S` of a run starting) with the same
-`eval()` options run together in ONE `eval()` with one task per request, each task bound to its own
-model, so their samples proceed concurrently; a request arriving while a run is in progress joins
-the next one. Requests that share a run still get their own log file in their own `log_dir`.
-Separate processes (Ray workers) are not coordinated and run fully in parallel.
+Concurrency: inspect-ai allows one `eval()` per process at a time (a second raises "Multiple
+concurrent calls to eval_async are not allowed"). So concurrent `evaluate` calls of one process
+share runs: the calls waiting when a run starts, or arriving within `GATHER_S`, that pass the
+same `eval()` options run as ONE `eval()` of one task per call, each task bound to its own model,
+and their samples are generated concurrently. A call arriving while a run is in progress joins
+the next run. Each call still gets its own log file in its own `log_dir`, and one failing call
+does not fail the others. Separate processes (Ray workers) run fully in parallel.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,103 +43,113 @@ from motools.evals._protocol import EvalOutput
 from motools.registry import import_string, resolve
 
 ENGINE_BACKENDS = frozenset({"local", "tinker"})
-"""Model backends served through a training engine by the `motools` inspect provider."""
+"""Model backends served through their training engine by the `motools` inspect provider."""
 
 GATHER_S = 0.05
-"""How long a run waits for concurrent `evaluate` calls to join it before starting."""
+"""How long a run waits for concurrent `evaluate` calls to join it before it starts."""
 
-# eval() parameters the backend sets itself.
-_RESERVED = frozenset(
+# eval() parameters the backend sets itself
+RESERVED_EVAL_KWARGS = frozenset(
     {"tasks", "model", "model_base_url", "model_args", "log_dir", "display", "max_tasks", "trace"}
 )
-_REQUEST_KEY = "motools_eval_request"
+_REQUEST_KEY = "motools_eval_request"  # task metadata that tells the logs of a shared run apart
 
 
 class InspectEvalError(RuntimeError):
-    """An inspect evaluation ended with a status other than success."""
+    """An inspect evaluation ended with a status other than success; its log stays for view."""
 
 
 class InspectEvalBackend:
-    """Evaluates models with inspect-ai; the log files stay in `log_dir` for `inspect view`.
+    """Evaluates models with inspect-ai; the log file stays in `log_dir` for `inspect view`.
 
     Args:
-        get_engine: Returns the training engine named `local` or `tinker`. Defaults to
-            `motools.training.get_engine`, looked up by the provider in the process that serves
-            the model. Tests pass a function returning a fake engine: its object is registered
-            with the provider (`register_engine`) and referenced by an `engine_key` model arg.
+        get_engine: Returns the training engine of a name (`local`, `tinker`). By default the
+            provider calls `motools.training.get_engine` itself. An engine this returns is
+            handed to the provider under an `engine_key` model arg (`register_engine`) until the
+            model is created: this is how tests inject a fake engine.
     """
 
     name = "inspect"
 
-    def __init__(self, get_engine: Any = None) -> None:
+    def __init__(self, get_engine: Callable[[str], Any] | None = None) -> None:
         self._get_engine = get_engine
 
     def evaluate(
         self, model: dict[str, Any], eval_task: str, eval_kwargs: dict[str, Any], log_dir: Path
     ) -> EvalOutput:
-        """Run the task against the model; raises InspectEvalError if the eval did not succeed."""
-        task_fn = load_task(eval_task)
-        task_args, generate_args, eval_options = split_eval_kwargs(task_fn, eval_kwargs, eval_task)
-        inspect_model, model_args = self.model_spec(model)
+        """Run the task against the model.
 
+        Raises:
+            UserError: The task, its arguments or the model cannot be used (one line).
+            InspectEvalError: The evaluation ran but did not succeed (one line, with the log).
+        """
         from inspect_ai import Task, task_with
         from inspect_ai.model import GenerateConfig, get_model
 
+        task_fn = load_task(eval_task)
+        task_args, generate_args, eval_options = split_eval_kwargs(task_fn, eval_kwargs, eval_task)
+        inspect_model, model_args = self.model_spec(model)
         try:
             config = GenerateConfig(**generate_args)
-        except Exception as exc:  # pydantic ValidationError: say which key, on one line
+        except ValueError as exc:  # pydantic's ValidationError names the key
             raise UserError(f"eval_kwargs for {eval_task!r}: {_one_line(exc)}") from None
-        task = task_fn(**task_args) if not isinstance(task_fn, Task) else copy.copy(task_fn)
+        task = copy.copy(task_fn) if isinstance(task_fn, Task) else task_fn(**task_args)
         if not isinstance(task, Task):
-            raise UserError(f"eval task {eval_task!r} returned {type(task).__name__}, not a Task")
-        served = get_model(
-            inspect_model, config=config, memoize=not model_args, **model_args
-        )
-        request = _Request(
-            task=task_with(
-                task, model=served, metadata={**(task.metadata or {}), _REQUEST_KEY: uuid.uuid4().hex}
-            ),
-            options=eval_options,
-            log_dir=Path(log_dir),
-        )
+            raise UserError(f"eval task {eval_task!r} returned a {type(task).__name__}, not a Task")
+        # Engine-backed models are not memoized: inspect's cache would keep every engine alive.
+        try:
+            served = get_model(inspect_model, config=config, memoize=not model_args, **model_args)
+        finally:
+            if "engine_key" in model_args:  # the model holds its engine now
+                from motools.evals._provider import unregister_engine
+
+                unregister_engine(model_args["engine_key"])
+        metadata = {**(task.metadata or {}), _REQUEST_KEY: uuid.uuid4().hex}
+        request = _Request(task_with(task, model=served, metadata=metadata), eval_options,
+                           Path(log_dir))
         started = time.perf_counter()
-        log = _RUNNER.run(request)
-        return self._output(log, Path(log_dir), eval_task, inspect_model, {
-            "task_args": task_args,
-            "generate_config": generate_args,
-            "eval_options": eval_options,
-            "seconds": round(time.perf_counter() - started, 3),
-        })
+        try:
+            log = _RUNNER.run(request)
+        except Exception as exc:  # eval() itself raised (inspect reports most failures in the log)
+            raise InspectEvalError(
+                f"inspect eval of {eval_task!r} on {inspect_model} raised "
+                f"{type(exc).__name__}: {_one_line(exc)}"
+            ) from exc
+        info = {"task_args": task_args, "generate_config": generate_args,
+                "eval_options": eval_options, "seconds": round(time.perf_counter() - started, 3)}
+        return self._output(log, Path(log_dir), eval_task, inspect_model, info)
 
     def model_spec(self, model: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """The inspect model string and model args that serve a model atom's metadata."""
         backend = model.get("backend")
         if backend in ENGINE_BACKENDS:
-            import motools.evals._provider as provider
+            from motools.evals import _provider
 
             args: dict[str, Any] = {
                 "weights_path": weights_path(model),
                 "base_model": model.get("base_model") or _missing(model, "base_model"),
             }
             if self._get_engine is not None:
-                args["engine_key"] = provider.register_engine(self._get_engine(backend))
-            return f"{provider.PROVIDER}/{backend}", args
+                args["engine_key"] = _provider.register_engine(self._get_engine(backend))
+            return f"{_provider.PROVIDER}/{backend}", args
         if backend == "dummy":
             raise UserError(
                 f"model {model.get('model_id')!r} comes from the dummy training backend and has "
-                "no weights to evaluate; use the dummy eval backend with it"
+                "no weights to evaluate; evaluate it with the dummy eval backend"
             )
-        model_id = model.get("model_id")
-        if not model_id or "/" not in str(model_id):
+        model_id = str(model.get("model_id") or "")
+        if "/" not in model_id:
             raise UserError(
                 f"model {model_id!r} (backend {backend!r}) is not an inspect model string like "
                 "'openai/gpt-4o-mini'; trained models need backend 'local' or 'tinker'"
             )
-        return str(model_id), {}
+        return model_id, {}
 
     def _output(
         self, log: Any, log_dir: Path, eval_task: str, inspect_model: str, info: dict[str, Any]
     ) -> EvalOutput:
+        from inspect_ai import __version__
+
         location = Path(log.location)
         if log.status != "success":
             message = _one_line(log.error.message) if log.error else f"status {log.status}"
@@ -146,37 +157,30 @@ class InspectEvalBackend:
                 f"inspect eval of {eval_task!r} on {inspect_model} failed: {message} "
                 f"(log: {location})"
             )
-        if log.samples is None:  # eval() returned the header only: read the samples back
-            from inspect_ai.log import read_eval_log
-
-            log = read_eval_log(str(location))
-        task = log.eval.task.rpartition("/")[2]
         try:
             log_file = str(location.relative_to(log_dir))
         except ValueError:
             log_file = str(location)
-        from inspect_ai import __version__
-
         return EvalOutput(
             backend=self.name,
-            metrics={task: extract_metrics(log)},
+            metrics={log.eval.task.rpartition("/")[2]: extract_metrics(log)},
             samples=extract_samples(log),
-            info={
+            info=_jsonable({
                 "log_files": [log_file],
                 "model": inspect_model,
-                "model_args": _jsonable(log.eval.model_args),
+                "model_args": log.eval.model_args,
                 "eval_id": log.eval.eval_id,
                 "inspect_ai": __version__,
-                **_jsonable(info),
-            },
+                **info,
+            }),
         )
 
 
 def weights_path(model: dict[str, Any]) -> str:
-    """Where the weights of a model atom are: `tinker://...`, or a local folder.
+    """Where a model atom's weights are: `tinker://...`, or a local folder.
 
-    For local models a relative `weights_path` is taken inside `weights_dir` (the materialized
-    atom folder), and a missing or vanished one means the atom folder itself.
+    For `local` models with a materialized atom folder (`weights_dir`), a relative `weights_path`
+    is inside that folder, and a missing or absent `weights_path` means the folder itself.
     """
     path = model.get("weights_path")
     weights_dir = model.get("weights_dir")
@@ -192,13 +196,13 @@ def weights_path(model: dict[str, Any]) -> str:
 
 
 def load_task(eval_task: str) -> Any:
-    """The task function (or Task) that `module:function` or a registered task name refers to."""
+    """The task function (or Task) named by `module:function` or by a registered task name."""
+    from inspect_ai import Task
+
     if ":" in eval_task:
         obj = import_string(eval_task, what="eval task")
     else:
         obj = resolve("task", eval_task)
-    from inspect_ai import Task
-
     if not (isinstance(obj, Task) or callable(obj)):
         raise UserError(f"eval task {eval_task!r} is a {type(obj).__name__}, not a task function")
     return obj
@@ -207,75 +211,73 @@ def load_task(eval_task: str) -> Any:
 def split_eval_kwargs(
     task_fn: Any, eval_kwargs: dict[str, Any], eval_task: str = "task"
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """Split eval_kwargs into task args, generate config args and `eval()` options."""
+    """Split eval_kwargs into (task args, GenerateConfig args, `eval()` options)."""
     from inspect_ai import Task, eval
     from inspect_ai.model import GenerateConfig
 
     eval_params = set(pyinspect.signature(eval).parameters) - {"kwargs", "task_args"}
-    generate_fields = set(GenerateConfig.model_fields)
     task_args = dict(eval_kwargs.get("task_args") or {})
     generate_args: dict[str, Any] = {}
     options: dict[str, Any] = {}
     for key, value in eval_kwargs.items():
         if key == "task_args":
             continue
-        if key in _RESERVED:
+        if key in RESERVED_EVAL_KWARGS:
             raise UserError(f"eval_kwargs for {eval_task!r}: {key!r} is set by the inspect backend")
-        if key in generate_fields:
+        if key in GenerateConfig.model_fields:
             generate_args[key] = value
         elif key in eval_params:
             options[key] = value
         else:
             task_args[key] = value
+    if task_args and isinstance(task_fn, Task):
+        raise UserError(f"eval task {eval_task!r} is a Task and takes no arguments, got "
+                        f"{', '.join(map(repr, sorted(task_args)))}")
     if task_args:
-        if isinstance(task_fn, Task):
-            raise UserError(f"eval task {eval_task!r} is a Task object and takes no arguments: "
-                            f"{', '.join(sorted(task_args))}")
         params = pyinspect.signature(task_fn).parameters
         if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
             unknown = sorted(set(task_args) - set(params))
             if unknown:
                 raise UserError(
-                    f"eval_kwargs for {eval_task!r}: {', '.join(map(repr, unknown))} is neither a task "
-                    f"argument ({', '.join(params) or 'none'}) nor an inspect eval()/"
+                    f"eval_kwargs for {eval_task!r}: {', '.join(map(repr, unknown))} is neither a "
+                    f"task argument ({', '.join(params) or 'none'}) nor an inspect eval() or "
                     "GenerateConfig option"
                 )
     return task_args, generate_args, options
 
 
 def extract_metrics(log: Any) -> dict[str, Any]:
-    """Metric name -> value, plus `n` (samples scored); scorers after the first are prefixed."""
+    """Metric name -> value, and `n` (samples scored); metrics of later scorers get `scorer/`."""
     metrics: dict[str, Any] = {}
-    scores = log.results.scores if log.results else []
-    for i, score in enumerate(scores):
+    for i, score in enumerate(log.results.scores if log.results else []):
         prefix = "" if i == 0 else f"{score.name}/"
         for name, metric in score.metrics.items():
-            metrics[f"{prefix}{name}"] = _finite(metric.value)
+            value = metric.value
+            metrics[prefix + name] = None if isinstance(value, float) and not math.isfinite(
+                value) else value
         n = score.scored_samples
-        if n is None:
-            n = log.results.completed_samples if log.results else 0
-        metrics[f"{prefix}n"] = n
+        metrics[prefix + "n"] = log.results.completed_samples if n is None else n
     return metrics
 
 
 def extract_samples(log: Any) -> list[dict[str, Any]]:
-    """One record per sample (and epoch): id, input, target, output and score."""
+    """A record per sample (and epoch): id, input, target, output and score."""
     records = []
+    epochs = log.eval.config.epochs or 1
     for sample in log.samples or []:
-        scores = sample.scores or {}
-        values = [_jsonable(s.value) for s in scores.values()]
+        scores = {name: _jsonable(score.value) for name, score in (sample.scores or {}).items()}
         record: dict[str, Any] = {
             "id": sample.id,
             "input": sample.input if isinstance(sample.input, str)
-            else "\n".join(m.text for m in sample.input),
+            else "\n".join(message.text for message in sample.input),
             "target": sample.target,
-            "output": sample.output.completion if sample.output else "",
-            "score": values[0] if values else None,
+            "output": sample.output.completion,
+            "score": next(iter(scores.values()), None),
         }
-        if log.eval.config.epochs and log.eval.config.epochs > 1:
+        if epochs > 1:
             record["epoch"] = sample.epoch
         if len(scores) > 1:
-            record["scores"] = {name: _jsonable(s.value) for name, s in scores.items()}
+            record["scores"] = scores
         if sample.error is not None:
             record["error"] = _one_line(sample.error.message)
         records.append(record)
@@ -284,10 +286,10 @@ def extract_samples(log: Any) -> list[dict[str, Any]]:
 
 @dataclass
 class _Request:
-    task: Any
-    options: dict[str, Any]
+    task: Any  # bound to its model, tagged with _REQUEST_KEY
+    options: dict[str, Any]  # eval() options: calls share a run only when these are equal
     log_dir: Path
-    solo: bool = False
+    solo: bool = False  # run alone (after a shared run failed as a whole)
     done: bool = False
     log: Any = None
     error: BaseException | None = None
@@ -302,12 +304,12 @@ class _Request:
 
 
 class _Runner:
-    """Runs the `evaluate` requests of one process in shared inspect `eval()` runs, one at a time.
+    """Runs the `evaluate` calls of one process as shared inspect `eval()` runs, one at a time.
 
-    The caller that finds no run in progress leads the next one: it waits `GATHER_S` for others
-    to join, takes every pending request with its `eval()` options, runs them as one `eval()` and
-    hands each its log. A run of several requests that raises is retried one request at a time,
-    so one bad request cannot fail the others.
+    A caller that finds no run in progress leads the next one: it waits `GATHER_S` for others to
+    join, takes every pending call with its `eval()` options, runs them as one `eval()`, and hands
+    each its log. A shared run that raises is retried one call at a time, so one bad call cannot
+    fail the others. No event loop is kept: each `eval()` runs its own, in its leader's thread.
     """
 
     def __init__(self) -> None:
@@ -325,22 +327,22 @@ class _Runner:
                 if request.done:
                     break
                 self._busy = True
-            outcomes: dict[str, tuple[Any, BaseException | None]] = {}
             batch: list[_Request] = []
+            outcomes: dict[str, tuple[Any, BaseException | None]] = {}
             try:
                 if GATHER_S and not request.solo:
                     time.sleep(GATHER_S)
                 with self._cond:
-                    batch = [r for r in self._pending
-                             if r is request or (not request.solo and not r.solo and r.key == request.key)]
+                    batch = [r for r in self._pending if r is request or (
+                        not request.solo and not r.solo and r.key == request.key)]
                     self._pending = [r for r in self._pending if r not in batch]
                 outcomes = self._execute(batch)
-            except BaseException as exc:
-                if not batch:
-                    with self._cond:
-                        self._pending = [r for r in self._pending if r is not request]
+            except BaseException as exc:  # interrupted: nobody may wait for this run forever
+                with self._cond:
+                    self._pending = [r for r in self._pending if r is not request]
+                interrupted = RuntimeError(f"evaluation interrupted: {exc!r}")
                 for r in batch:
-                    outcomes.setdefault(r.id, (None, RuntimeError(f"evaluation interrupted: {exc!r}")))
+                    outcomes.setdefault(r.id, (None, interrupted))
                 raise
             finally:
                 with self._cond:
@@ -348,7 +350,7 @@ class _Runner:
                         if r.id in outcomes:
                             r.log, r.error = outcomes[r.id]
                             r.done = True
-                        else:  # the shared run failed as a whole: retry this one alone
+                        else:  # the shared run failed as a whole: run this call alone
                             r.solo = True
                             self._pending.append(r)
                     self._busy = False
@@ -358,6 +360,7 @@ class _Runner:
         return request.log
 
     def _execute(self, batch: list[_Request]) -> dict[str, tuple[Any, BaseException | None]]:
+        """Outcomes by request id; a request without one is to be rerun alone."""
         from inspect_ai import eval
         from inspect_ai.log import read_eval_log
 
@@ -369,25 +372,26 @@ class _Runner:
                             display="none", **options)
             except Exception as exc:
                 return {request.id: (None, exc)}
-            return {request.id: (logs[0], None) if logs else
-                    (None, RuntimeError("inspect eval() returned no log"))}
+            if not logs:
+                return {request.id: (None, RuntimeError("inspect eval() returned no log"))}
+            return {request.id: (logs[0], None)}
         staging = Path(tempfile.mkdtemp(prefix="motools-inspect-"))
         try:
             try:
                 logs = eval([r.task for r in batch], model=None, log_dir=str(staging),
                             display="none", max_tasks=len(batch), **options)
             except Exception:
-                return {}  # each request reruns alone
+                return {}
             by_id = {str((log.eval.metadata or {}).get(_REQUEST_KEY)): log for log in logs}
             outcomes: dict[str, tuple[Any, BaseException | None]] = {}
             for r in batch:
                 log = by_id.get(r.id)
                 if log is None:
-                    continue  # reruns alone
+                    continue
                 r.log_dir.mkdir(parents=True, exist_ok=True)
                 target = r.log_dir / Path(log.location).name
                 shutil.move(log.location, target)
-                # samples of a returned log load lazily from where it was written: read it back
+                # a returned log loads its samples lazily from where it was written: reread it
                 outcomes[r.id] = (read_eval_log(str(target)), None)
             return outcomes
         finally:
@@ -403,12 +407,6 @@ def _missing(model: dict[str, Any], key: str) -> Any:
 
 def _one_line(text: Any) -> str:
     return "; ".join(line.strip() for line in str(text).strip().splitlines() if line.strip())
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,9 +1,9 @@
-"""The `motools` inspect-ai model provider: serves trained models through the training Engine surface.
+"""The `motools` inspect-ai model provider: serves trained models through the training engines.
 
 Importing this module registers the provider with inspect-ai (`@modelapi(name="motools")`), so a
 fresh process (a Ray worker) only needs `import motools.evals._provider` before `eval()`.
 
-Model names are `motools/<engine>` (`motools/local`, `motools/tinker`); the model args say what to
+Model names are `motools/<engine>` (`motools/local`, `motools/tinker`); model args say what to
 serve:
 
     get_model("motools/local", weights_path="/store/.../weights", base_model="local/tiny-byte-lm")
@@ -12,13 +12,14 @@ serve:
 
 The engine comes from `motools.training.get_engine(<engine>)`, unless model args carry
 `engine_key`: the key `register_engine(engine)` returned for an engine object of this process
-(tests inject fake engines that way; keys are strings, so inspect can log and memoize model args).
+(how tests inject fake engines; a string key, so inspect can log and memoize the model args).
 
-Generation: the chat is rendered with the engine's renderer, sampled once with greedy decoding
-unless `temperature` is set, `max_tokens` defaulting to `DEFAULT_MAX_TOKENS`, stopping at the
-renderer's stop tokens, and decoded. The blocking `.result()` runs in a worker thread, so the
-samples of an eval (and several evals) proceed concurrently. Outputs carry token usage and the
-provider counts tokens itself, so inspect never reaches for tiktoken (which downloads encodings).
+Generation renders the chat with the engine's renderer, samples once (greedy unless `temperature`
+is set; `max_tokens` defaults to `DEFAULT_MAX_TOKENS`; stops at the renderer's stop tokens) and
+decodes. `sample(...).result()` blocks, so it runs in a process-wide pool of `SAMPLER_THREADS`
+threads (asyncio's default pool has only cpu_count + 4): the samples of an eval, and of several
+evals, are sampled concurrently. Outputs carry token usage and the provider counts tokens itself,
+so inspect never reaches for tiktoken (which downloads its encoding files).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from inspect_ai.model import (
@@ -40,49 +42,67 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 
 PROVIDER = "motools"
 DEFAULT_MAX_TOKENS = 32
-
-_engines: dict[str, Any] = {}
-_engine_keys: dict[int, str] = {}
-_engines_lock = threading.Lock()
-
-
-def register_engine(engine: Any) -> str:
-    """Make an engine object of this process servable; returns the `engine_key` model arg for it.
-
-    Registering the same object again returns the same key. Keys live as long as the process.
-    """
-    with _engines_lock:
-        key = _engine_keys.get(id(engine))
-        if key is None or _engines.get(key) is not engine:
-            key = f"{getattr(engine, 'name', type(engine).__name__)}-{uuid.uuid4().hex[:12]}"
-            _engines[key] = engine
-            _engine_keys[id(engine)] = key
-        return key
-
-
-def _engine(name: str, key: str | None) -> Any:
-    if key is not None:
-        with _engines_lock:
-            engine = _engines.get(key)
-        if engine is None:
-            raise ValueError(f"no engine registered under engine_key {key!r} in this process")
-        return engine
-    from motools.training import get_engine  # type: ignore[attr-defined]
-
-    return get_engine(name)
-
-
-def to_chat(messages: list[ChatMessage]) -> list[dict[str, str]]:
-    """inspect messages as the `{"role", "content"}` dicts renderers take (text only)."""
-    return [{"role": m.role, "content": m.text} for m in messages]
-
+SAMPLER_THREADS = 64
 
 _STOP_REASONS = {"stop": "stop", "length": "max_tokens"}
 
+_lock = threading.Lock()
+_engines: dict[str, Any] = {}
+_pool: ThreadPoolExecutor | None = None
 
-@modelapi(name=PROVIDER)
+
+def register_engine(engine: Any) -> str:
+    """Make an engine object servable in this process; returns a new `engine_key` model arg.
+
+    The provider looks the engine up when the model is created (`get_model`); after that the key
+    can go (`unregister_engine`).
+    """
+    key = f"{getattr(engine, 'name', type(engine).__name__)}-{uuid.uuid4().hex[:12]}"
+    with _lock:
+        _engines[key] = engine
+    return key
+
+
+def unregister_engine(key: str) -> None:
+    """Forget an engine key (models already created keep their engine)."""
+    with _lock:
+        _engines.pop(key, None)
+
+
+def _engine(name: str, key: str | None) -> Any:
+    if key is None:
+        from motools.training import get_engine  # type: ignore[attr-defined]
+
+        return get_engine(name)
+    with _lock:
+        engine = _engines.get(key)
+    if engine is None:
+        raise ValueError(f"no engine is registered under engine_key {key!r} in this process")
+    return engine
+
+
+def _sampler_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(SAMPLER_THREADS, thread_name_prefix="motools-sample")
+        return _pool
+
+
+def to_chat(messages: list[ChatMessage]) -> list[dict[str, str]]:
+    """inspect chat messages as the `{"role", "content"}` dicts renderers take (text only)."""
+    return [{"role": message.role, "content": message.text} for message in messages]
+
+
 class MotoolsModelAPI(ModelAPI):
-    """Serves `weights_path` of `base_model` through the engine named by the model name."""
+    """Serves the weights at `weights_path` of `base_model` through the engine named `model_name`.
+
+    Args:
+        model_name: The engine: `local` or `tinker`.
+        weights_path: What `engine.sampling_client` takes: a local folder or `tinker://...`.
+        base_model: The base model the weights belong to (selects the renderer).
+        engine_key: A key from `register_engine`, instead of `get_engine(model_name)`.
+    """
 
     def __init__(
         self,
@@ -99,8 +119,8 @@ class MotoolsModelAPI(ModelAPI):
         super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, config=config)
         if model_args:
             raise ValueError(
-                f"unknown model args for {PROVIDER}/{model_name}: {', '.join(sorted(model_args))} "
-                "(accepted: weights_path, base_model, engine_key)"
+                f"unknown model args for {PROVIDER}/{model_name}: {', '.join(sorted(model_args))}"
+                " (accepted: weights_path, base_model, engine_key)"
             )
         if not weights_path or not base_model:
             raise ValueError(
@@ -114,18 +134,17 @@ class MotoolsModelAPI(ModelAPI):
         self._client_lock = threading.Lock()
 
     def _sampling_client(self) -> Any:
-        with self._client_lock:
+        with self._client_lock:  # created once, on first use, in a sampler thread
             if self._client is None:
                 self._client = self.engine.sampling_client(self.weights_path, self.base_model)
             return self._client
 
-    def _sample(self, prompt: list[int], params: Any) -> list[int]:
+    def _sample(self, prompt: list[int], params: Any) -> tuple[list[int], str]:
         from tinker import types
 
         future = self._sampling_client().sample(types.ModelInput.from_ints(prompt), 1, params)
-        response = future.result() if hasattr(future, "result") else future
-        sequence = response.sequences[0]
-        return list(sequence.tokens), getattr(sequence, "stop_reason", "stop")
+        sequence = future.result().sequences[0]
+        return list(sequence.tokens), str(getattr(sequence, "stop_reason", "stop"))
 
     async def generate(
         self,
@@ -141,26 +160,39 @@ class MotoolsModelAPI(ModelAPI):
             max_tokens=config.max_tokens or DEFAULT_MAX_TOKENS,
             temperature=0.0 if config.temperature is None else config.temperature,
             top_p=1.0 if config.top_p is None else config.top_p,
+            top_k=-1 if config.top_k is None else config.top_k,
             seed=config.seed,
             stop=list(self.renderer.stop),
         )
-        tokens, stop_reason = await asyncio.to_thread(self._sample, prompt, params)
+        loop = asyncio.get_running_loop()
+        tokens, stop_reason = await loop.run_in_executor(
+            _sampler_pool(), self._sample, prompt, params
+        )
+        text = self.renderer.decode(tokens)
+        for stop in config.stop_seqs or []:  # text stops: the renderer's stops are token ids
+            text = text.split(stop, 1)[0]
         output = ModelOutput.from_content(
             model=self.model_name,
-            content=self.renderer.decode(tokens),
-            stop_reason=_STOP_REASONS.get(str(stop_reason), "unknown"),  # type: ignore[arg-type]
+            content=text,
+            stop_reason=_STOP_REASONS.get(stop_reason, "unknown"),  # type: ignore[arg-type]
         )
         output.usage = ModelUsage(
-            input_tokens=len(prompt), output_tokens=len(tokens), total_tokens=len(prompt) + len(tokens)
+            input_tokens=len(prompt),
+            output_tokens=len(tokens),
+            total_tokens=len(prompt) + len(tokens),
         )
         return output
 
     async def count_text_tokens(self, text: str) -> int:
-        """Roughly 4 characters a token; never tiktoken, which downloads its encodings."""
-        return max(1, (len(text) + 3) // 4) if text else 0
+        """About 4 characters a token; never tiktoken, which downloads its encoding files."""
+        return (len(text) + 3) // 4
 
     def max_tokens(self) -> int | None:
         return DEFAULT_MAX_TOKENS
 
     def connection_key(self) -> str:
         return f"{self.model_name}:{self.weights_path}"
+
+
+# Registered without rebinding the name (the decorator returns a factory function, not the class).
+modelapi(name=PROVIDER)(MotoolsModelAPI)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -53,35 +53,29 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 class Trainer:
-    """Runs the SFT loop for one job in a background thread (the body of the trainer actor)."""
+    """The trainer actor: runs the SFT loop for one job, then ends itself.
+
+    It ends itself so that the CPU it holds goes back to Ray the moment training is over;
+    waiters read the result from the job's folder, never from the actor.
+    """
 
     def __init__(self, engine: str, base_model: str, hp: dict[str, Any], workdir: str) -> None:
         self._engine, self._base_model = engine, base_model
         self._hp = Hyperparameters.model_validate(hp)
         self._workdir = Path(workdir)
-        self._done = threading.Event()
-        self._error: str | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start (or keep running) the training thread. Idempotent."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="motools-trainer", daemon=True)
-            self._thread.start()
-
-    def wait(self) -> dict[str, Any]:
-        """Block until training ends; the result record, or RuntimeError if it failed."""
-        self.start()
-        self._done.wait()
-        if self._error is not None:
-            raise RuntimeError(self._error)
-        return dict(json.loads((self._workdir / "result.json").read_text()))
 
     def pid(self) -> int:
         """The trainer's process id (tests check re-attachment with it)."""
         return os.getpid()
 
-    def _run(self) -> None:
+    def run(self) -> None:
+        """Train to the end (resuming from the last checkpoint), record the outcome, exit."""
+        import ray
+
+        self._train()
+        ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
+
+    def _train(self) -> None:
         from motools.training._sft import Progress, build_datums, train
 
         try:
@@ -108,12 +102,10 @@ class Trainer:
             _write_json(self._workdir / "result.json", {
                 "weights_path": weights, "steps": progress.step, "losses": progress.losses,
             })
-        except BaseException as exc:  # reported to every waiter, and on disk for the next run
-            self._error = f"{type(exc).__name__}: {exc}"
-            _write_json(self._workdir / "failed.json",
-                        {"error": self._error, "traceback": traceback.format_exc()})
-        finally:
-            self._done.set()
+        except Exception as exc:  # recorded for the waiter; the next wait retries the job
+            _write_json(self._workdir / "failed.json", {
+                "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(),
+            })
 
 
 class EngineTrainingBackend:
@@ -139,7 +131,7 @@ class EngineTrainingBackend:
         return (
             ray.remote(Trainer)
             .options(name=self._actor_name(job.job_id), namespace=NAMESPACE, lifetime="detached",
-                     get_if_exists=True, num_cpus=cpus, max_concurrency=8, max_restarts=0)
+                     get_if_exists=True, num_cpus=cpus, max_concurrency=2, max_restarts=0)
             .remote(self.engine_name, job.base_model, job.info["hyperparameters"],
                     job.info["workdir"])
         )
@@ -168,22 +160,28 @@ class EngineTrainingBackend:
             info={"workdir": str(workdir), "hyperparameters": hyperparameters.model_dump()},
         )
         if not (workdir / "result.json").exists():
-            self._start(job).start.remote()
+            self._start(job).run.remote()
         return job
 
     def wait(self, job: TrainingJob) -> TrainedModel:
-        """Re-attach to the job's trainer (or resume it from its checkpoint) and wait for it."""
+        """Wait for the job's trainer (re-attached by name, or resumed from its checkpoint)."""
         import ray
 
         workdir = Path(job.info["workdir"])
-        result_file = workdir / "result.json"
-        if not result_file.exists():
-            failed = workdir / "failed.json"
-            if failed.exists():
-                # A failed job is never a model; waiting again retries it from its checkpoint.
-                failed.unlink()
-                self._kill(job)
-            ray.get(self._start(job).wait.remote())
+        result_file, failed_file = workdir / "result.json", workdir / "failed.json"
+        if failed_file.exists() and not result_file.exists():
+            # A failed job is never a model; waiting again retries it from its last checkpoint.
+            self._kill(job)
+            failed_file.unlink()
+        while not result_file.exists():
+            if failed_file.exists():
+                raise RuntimeError(json.loads(failed_file.read_text())["error"])
+            try:
+                ray.get_actor(self._actor_name(job.job_id), namespace=NAMESPACE)
+            except ValueError:  # no trainer alive: it died (or never ran here); resume
+                if not result_file.exists() and not failed_file.exists():
+                    self._start(job).run.remote()
+            time.sleep(0.5)
         result = json.loads(result_file.read_text())
         suffix = f":{job.suffix}" if job.suffix else ""
         return TrainedModel(

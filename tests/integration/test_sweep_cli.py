@@ -356,7 +356,7 @@ def test_dry_run_writes_nothing_to_the_store(tmp_path, isolated_store):
 # ---- the sweeps shipped in sweeps/ ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "points"), [("hello_world.yaml", 8), ("epochs_zip.yaml", 4)])
+@pytest.mark.parametrize(("name", "points"), [("hello_world_dummy.yaml", 8), ("epochs_zip.yaml", 4)])
 def test_shipped_sweep_runs_as_shipped(name, points):
     path = REPO / "sweeps" / name
     result = cli("sweep", "run", path)

@@ -2,6 +2,7 @@
 
 Only the training engine is fake: a byte-level renderer and a sampling client that answers fixed
 text as real `tinker.types.SampleResponse`s. Everything from the task to the log file is inspect.
+inspect-ai and tinker are imported lazily (seconds each), so collecting this file stays cheap.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tinker import types
 
 from motools._errors import UnknownNameError, UserError
 from motools.evals._inspect import (
@@ -77,8 +77,9 @@ class FakeSamplingClient:
     def __init__(self, engine: FakeEngine) -> None:
         self.engine = engine
 
-    def sample(self, prompt: types.ModelInput, num_samples: int,
-               sampling_params: types.SamplingParams) -> Done:
+    def sample(self, prompt: Any, num_samples: int, sampling_params: Any) -> Done:
+        from tinker import types
+
         self.engine.calls.append((prompt.to_ints(), num_samples, sampling_params))
         if self.engine.fail:
             return Done(RuntimeError("sampler exploded"), self.engine.delay, self.engine)
@@ -92,7 +93,7 @@ class FakeEngine:
 
     def __init__(self, text: str, *, delay: float = 0.0, fail: bool = False) -> None:
         self.text, self.delay, self.fail = text, delay, fail
-        self.calls: list[tuple[list[int], int, types.SamplingParams]] = []
+        self.calls: list[tuple[list[int], int, Any]] = []
         self.clients: list[tuple[str, str]] = []
         self.lock = threading.Lock()
         self.in_flight = 0
@@ -106,6 +107,27 @@ class FakeEngine:
     def sampling_client(self, weights_path: str, base_model: str) -> FakeSamplingClient:
         self.clients.append((weights_path, base_model))
         return FakeSamplingClient(self)
+
+
+def __getattr__(name: str) -> Any:
+    """`test_inspect_backend:two_scorers`, an inspect task built on first use (lazy import)."""
+    if name != "two_scorers":
+        raise AttributeError(name)
+    from inspect_ai import Task, task
+    from inspect_ai.dataset import Sample
+    from inspect_ai.scorer import includes, match
+    from inspect_ai.solver import generate
+
+    @task
+    def two_scorers(answer: str = "Hello, World!", n: int = 4) -> Task:
+        return Task(
+            dataset=[Sample(input=f"question {i}", target=answer, id=i) for i in range(n)],
+            solver=generate(),
+            scorer=[match(location="end"), includes()],
+        )
+
+    globals()["two_scorers"] = two_scorers
+    return two_scorers
 
 
 def local_model(weights_dir: Path | None = None) -> dict[str, Any]:
@@ -150,6 +172,9 @@ def test_hello_world_answered_right_scores_one_with_a_readable_log(tmp_path: Pat
     usage = log.stats.model_usage["motools/local"]
     assert usage.output_tokens == 10 * len("Hello, World!\x00".encode())
     assert usage.input_tokens > 0
+    from motools.evals import _provider
+
+    assert _provider._engines == {}  # the injected engine was handed over, not kept
 
 
 def test_a_wrong_answer_scores_zero(tmp_path: Path) -> None:
@@ -181,6 +206,16 @@ def test_eval_kwargs_reach_eval_the_model_config_and_the_task(tmp_path: Path) ->
         split_eval_kwargs(task_fn, {"log_dir": "x"})
 
 
+def test_task_args_and_several_scorers(tmp_path: Path) -> None:
+    out = backend_for(FakeEngine("Hello, World!")).evaluate(
+        local_model(), "test_inspect_backend:two_scorers", {"n": 3, "answer": "World!"}, tmp_path)
+    assert out.metrics == {"two_scorers": {
+        "accuracy": 1.0, "stderr": 0.0, "n": 3,
+        "includes/accuracy": 1.0, "includes/stderr": 0.0, "includes/n": 3}}
+    assert out.samples[0]["scores"] == {"match": "C", "includes": "C"}
+    assert out.info["task_args"] == {"n": 3, "answer": "World!"}
+
+
 def test_nothing_touches_the_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No tiktoken encodings, no hub, no sockets: the provider counts tokens itself."""
     cache = tmp_path / "tiktoken"
@@ -199,9 +234,16 @@ def test_nothing_touches_the_network(tmp_path: Path, monkeypatch: pytest.MonkeyP
         real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    import inspect_ai.model._model as inspect_model
+
+    def no_tiktoken(text: str) -> int:
+        raise AssertionError("inspect counted tokens with tiktoken")
+
+    monkeypatch.setattr(inspect_model, "count_text_tokens", no_tiktoken)
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: attempts.append(a) or [])
 
-    out = backend_for(FakeEngine("Hello, World!")).evaluate(local_model(), HELLO, {}, tmp_path / "l")
+    engine = FakeEngine("Hello, World!")
+    out = backend_for(engine).evaluate(local_model(), HELLO, {}, tmp_path / "logs")
 
     assert out.metrics["hello_world"]["accuracy"] == 1.0
     assert attempts == []
@@ -216,8 +258,8 @@ def test_two_threads_evaluate_together_each_with_its_own_log(
 
     monkeypatch.setattr(backend_module, "GATHER_S", 0.5)  # generous: CI threads start late
     SEEN_TOGETHER.clear()
-    engines = {"right": FakeEngine("Hello, World!", delay=0.02),
-               "wrong": FakeEngine("nope", delay=0.02)}
+    engines = {"right": FakeEngine("Hello, World!", delay=0.2),
+               "wrong": FakeEngine("nope", delay=0.2)}
     outputs: dict[str, Any] = {}
     barrier = threading.Barrier(len(engines))
 
@@ -243,6 +285,31 @@ def test_two_threads_evaluate_together_each_with_its_own_log(
         assert len(list((tmp_path / name).iterdir())) == 1
     # samples of both evaluations were in flight at the same time
     assert frozenset({"Hello, World!", "nope"}) in SEEN_TOGETHER
+
+
+def test_a_call_arriving_during_a_run_is_served_by_the_next_one(tmp_path: Path) -> None:
+    slow = FakeEngine("Hello, World!", delay=0.4)
+    first_started = threading.Event()
+    real_sample = FakeSamplingClient.sample
+    outputs: dict[str, Any] = {}
+
+    def sample(self: FakeSamplingClient, *args: Any) -> Done:
+        first_started.set()
+        return real_sample(self, *args)
+
+    def work(name: str, engine: FakeEngine) -> None:
+        outputs[name] = backend_for(engine).evaluate(local_model(), HELLO, {}, tmp_path / name)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FakeSamplingClient, "sample", sample)
+        first = threading.Thread(target=work, args=("first", slow))
+        first.start()
+        assert first_started.wait(30)
+        work("late", FakeEngine("nope"))  # waits for the run in progress, then leads its own
+        first.join(30)
+
+    assert outputs["first"].metrics["hello_world"]["accuracy"] == 1.0
+    assert outputs["late"].metrics["hello_world"]["accuracy"] == 0.0
 
 
 def test_a_failing_evaluation_raises_one_line_and_spares_its_neighbour(
@@ -274,6 +341,13 @@ def test_a_failing_evaluation_raises_one_line_and_spares_its_neighbour(
     assert isinstance(error, InspectEvalError)
     assert "sampler exploded" in str(error) and "\n" not in str(error)
     assert len(list((tmp_path / "bad").glob("*.eval"))) == 1  # the failed log stays for view
+
+
+def test_an_eval_that_raises_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(InspectEvalError, match="No matches in dataset 'hello_world'") as info:
+        backend_for(FakeEngine("Hello, World!")).evaluate(
+            local_model(), HELLO, {"sample_id": 999}, tmp_path)
+    assert "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -317,15 +391,16 @@ def test_which_model_serves_an_atom(tmp_path: Path) -> None:
 
 
 def test_the_provider_registers_on_import_in_a_fresh_process() -> None:
+    """What a fresh Ray worker does: import the provider module, then ask inspect for the model."""
     code = (
-        "import motools.evals._provider as p\n"
+        "import motools.evals._provider\n"
         "from inspect_ai.model import get_model\n"
-        "from inspect_ai.model._model import ModelAPI\n"
         "try:\n"
-        "    get_model('motools/local', memoize=False, base_model='b')\n"
+        "    get_model('motools/local', memoize=False, weights_path='/w', base_model='b',\n"
+        "              engine_key='unknown')\n"
         "except ValueError as e:\n"
         "    print(e)\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    assert "needs model args weights_path and base_model" in run.stdout
+    assert "no engine is registered under engine_key 'unknown'" in run.stdout
