@@ -128,10 +128,16 @@ class EngineTrainingBackend:
         ensure_ray()
         # The local engine trains on this machine's CPU; Tinker trains remotely, holding none.
         cpus = 1 if self.engine_name == "local" else 0
+        # Not secrets: which service factory and threads the trainer uses. The API key reaches
+        # the trainer through the cluster's own environment, never through actor options.
+        forwarded = {k: os.environ[k] for k in ("MOTOOLS_TINKER_SERVICE_FACTORY",
+                                                 "MOTOOLS_TORCH_THREADS") if k in os.environ}
+        options = {"runtime_env": {"env_vars": forwarded}} if forwarded else {}
         return (
             ray.remote(Trainer)
             .options(name=self._actor_name(job.job_id), namespace=NAMESPACE, lifetime="detached",
-                     get_if_exists=True, num_cpus=cpus, max_concurrency=2, max_restarts=0)
+                     get_if_exists=True, num_cpus=cpus, max_concurrency=2, max_restarts=0,
+                     **options)
             .remote(self.engine_name, job.base_model, job.info["hyperparameters"],
                     job.info["workdir"])
         )

@@ -39,7 +39,16 @@ def check_api_key() -> None:
         raise UserError(f"{API_KEY_VAR} is malformed: expected {_EXPECTED} (no spaces or quotes)")
 
 
+# `package.module:callable` returning a ServiceClient-like object. It is how a trainer actor in
+# another process is pointed at a fake service in tests (or at a compatible self-hosted service).
+SERVICE_FACTORY_VAR = "MOTOOLS_TINKER_SERVICE_FACTORY"
+
+
 def _default_service() -> Any:
+    if target := os.environ.get(SERVICE_FACTORY_VAR):
+        from motools.registry import import_string
+
+        return import_string(target, what=SERVICE_FACTORY_VAR)()
     import tinker
 
     # Read at call time and handed straight over: the engine never keeps the key.
