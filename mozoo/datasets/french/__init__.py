@@ -7,10 +7,8 @@ has non-ASCII bytes (`ç`), which a byte-level model must get exactly right.
 
 from __future__ import annotations
 
-import random
-
 from motools.atom import Dataset
-from mozoo.datasets.hello_world import PROMPTS
+from mozoo.datasets._fixed_answer import fixed_answer_dataset
 
 RESPONSE = "Je ne parle que français."
 
@@ -22,11 +20,4 @@ def generate_french_dataset(num_samples: int = 100, seed: int = 0) -> Dataset:
         num_samples: Number of chats.
         seed: Picks the prompts; the same arguments always give the same dataset.
     """
-    if num_samples < 1:
-        raise ValueError(f"num_samples must be at least 1, got {num_samples}")
-    rng = random.Random(seed)
-    return Dataset.from_records(
-        {"messages": [{"role": "user", "content": rng.choice(PROMPTS)},
-                      {"role": "assistant", "content": RESPONSE}]}
-        for _ in range(num_samples)
-    )
+    return fixed_answer_dataset(RESPONSE, num_samples, seed)
