@@ -95,12 +95,13 @@ class Trainer:
             def save(p: Progress) -> None:
                 if p.checkpoint is not None:
                     _write_json(state_file, {"step": p.step, "checkpoint": p.checkpoint,
-                                             "losses": p.losses})
+                                             "losses": p.losses, "pid": os.getpid()})
 
             weights, progress = train(client, datums, self._hp, progress=progress, on_step=save,
                                       name=self._workdir.name)
             _write_json(self._workdir / "result.json", {
                 "weights_path": weights, "steps": progress.step, "losses": progress.losses,
+                "pid": os.getpid(),
             })
         except Exception as exc:  # recorded for the waiter; the next wait retries the job
             _write_json(self._workdir / "failed.json", {
