@@ -39,7 +39,8 @@ def run(
     from motools.engine import ProgressDisplay
     from motools.registry import resolve
     from motools.sweep._expand import base_config
-    from motools.sweep._run import compile_sweep, dry_run as plan_counts, execute_sweep
+    from motools.sweep._run import compile_sweep, execute_sweep
+    from motools.sweep._run import dry_run as plan_counts
     from motools.sweep._spec import load_sweep
 
     spec = load_sweep(file)

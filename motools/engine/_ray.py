@@ -13,7 +13,6 @@ import atexit
 import os
 import socket
 import threading
-import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field

@@ -9,14 +9,13 @@ K slot keys, and a task runs only while it holds one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from collections.abc import Iterator
-import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 

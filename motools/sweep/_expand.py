@@ -19,6 +19,7 @@ from typing import Any
 
 from motools._errors import ConfigError
 from motools.sweep._spec import SweepSpec
+
 # The same type walk validate_config uses, so a path is listed exactly when validation reaches it.
 from motools.workflow._config import (
     _field_types,

@@ -17,7 +17,6 @@ from motools._errors import ConfigError
 from motools.atom._atom import Atom, EvalAtom
 from motools.atom._store import AtomStore, get_store
 from motools.engine._progress import RunObserver
-from motools.engine._records import StepRun
 from motools.engine._result import StepState, StepStates, WorkflowResult
 from motools.engine._run import ExecutorName, execute_plan, get_ledger
 from motools.engine._settle import Force, settle_cached

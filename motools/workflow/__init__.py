@@ -7,11 +7,11 @@ Example:
     ...                       config=config, user="alice")
 """
 
+from typing import TYPE_CHECKING, Any
+
 from motools.workflow._config import WorkflowConfig, load_yaml_file
 from motools.workflow._plan import Plan, compile_plan
 from motools.workflow._spec import AtomConstructor, Resources, Step, Workflow
-
-from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from motools.engine._result import StepState, WorkflowResult

@@ -213,7 +213,7 @@ def compile_plan(
     Raises:
         UserError: invalid configs, ids, missing inputs, type mismatches, cycles.
     """
-    for name, atom_id in input_atoms.items():
+    for atom_id in input_atoms.values():
         check_atom_id(atom_id)
     given_types = {name: atom_type_of(atom_id) for name, atom_id in input_atoms.items()}
     missing = [n for n in workflow.input_atom_types if n not in input_atoms]
