@@ -5,7 +5,8 @@ Layout under the root (a local folder, `s3://bucket/prefix`, `gs://...`, a share
     blobs/ab/<sha256>     file contents, stored once by content hash
     atoms/<atom id>.json  one AtomRecord per atom: content digest, file manifest, metadata, provenance
     steps/<cache key>.json  one record per successful cached step run (lets `cache rebuild` work)
-    tmp/                  temporary names; every write goes here first and is renamed into place
+    tmp/                  temporary names; on a filesystem every write goes here first and is
+                          renamed into place (object stores skip it: one PUT is already atomic)
 
 The store is the source of truth; the Ledger (SQLite) is an index over it. Writes are ordered blobs ->
 atom record -> step record -> Ledger, so a crash at any point leaves only unreferenced-but-valid files,
@@ -74,6 +75,11 @@ def tree_digest(files: dict[str, FileEntry]) -> str:
     return _hashing.digest(_hashing.TREE_TAG, {p: f.sha256 for p, f in files.items()})
 
 
+_OBJECT_STORES: tuple[type, ...] = tuple(
+    cls for name in ("S3FileSystem", "GcsFileSystem") if (cls := getattr(pafs, name, None))
+)
+
+
 def _resolve_root(root: str | os.PathLike[str]) -> tuple[pafs.FileSystem, str, str]:
     root_str = os.fspath(root)
     if "://" not in root_str:
@@ -101,6 +107,9 @@ class AtomStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.fs, self._base, self.uri = _resolve_root(root)
         self.is_local = isinstance(self.fs, pafs.LocalFileSystem)
+        # S3 / GCS: an object appears whole when its upload completes, or not at all, and there
+        # are no real directories; a "move" there is a copy plus a delete.
+        self._object_store = isinstance(self.fs, _OBJECT_STORES)
         self._made_dirs: set[str] = set()
         self._lock = threading.Lock()
 
@@ -146,12 +155,22 @@ class AtomStore:
         return bool(self.fs.get_file_info(path).type != pafs.FileType.NotFound)
 
     def _ensure_dir(self, path: str) -> None:
+        if self._object_store:
+            return  # prefixes need no creating; directory markers would only cost requests
         if path not in self._made_dirs:
             self.fs.create_dir(path, recursive=True)
             self._made_dirs.add(path)
 
     def _write_atomic(self, path: str, data: bytes) -> None:
-        """Write under a temporary name, then rename: readers never see half a file."""
+        """Write under a temporary name, then rename: readers never see half a file.
+
+        On an object store the final key is written directly: a PUT (or a multipart upload, on
+        completion) is atomic, so readers see the old state or the whole object, never part of it.
+        """
+        if self._object_store:
+            with self.fs.open_output_stream(path) as out:
+                out.write(data)
+            return
         self._ensure_dir(self._path("tmp"))
         self._ensure_dir(path.rsplit("/", 1)[0])
         tmp = self._path("tmp", f"{uuid.uuid4().hex}.part")
@@ -316,7 +335,7 @@ class AtomStore:
         ]
 
 
-_stores: dict[str, AtomStore] = {}
+_stores: dict[tuple[str, str | None], AtomStore] = {}
 _stores_lock = threading.Lock()
 
 
@@ -332,8 +351,11 @@ def get_store(root: str | os.PathLike[str] | AtomStore | None = None) -> AtomSto
     root_str = os.fspath(root) if root is not None else default_store_root()
     if "://" not in root_str:
         root_str = str(Path(root_str).expanduser().resolve())
+    # The S3 endpoint override is part of which store a URI names (a test's loopback server).
+    endpoint = os.environ.get("MOTOOLS_S3_ENDPOINT") if root_str.startswith("s3://") else None
+    key = (root_str, endpoint)
     with _stores_lock:
-        store = _stores.get(root_str)
+        store = _stores.get(key)
         if store is None:
-            store = _stores[root_str] = AtomStore(root_str)
+            store = _stores[key] = AtomStore(root_str)
         return store
