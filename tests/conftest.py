@@ -18,6 +18,9 @@ def pytest_configure(config: pytest.Config) -> None:
     folders = sorted({str(p.parent) for p in TESTS.rglob("test_*.py")} | {str(TESTS)})
     os.environ["PYTHONPATH"] = os.pathsep.join([*folders, os.environ.get("PYTHONPATH", "")])
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # No network in tests: nothing may try the Hugging Face hub (it would hang, then fail).
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     sys.path[:0] = [f for f in folders if f not in sys.path]
 
 

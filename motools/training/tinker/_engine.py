@@ -17,7 +17,7 @@ from typing import Any
 
 from motools._errors import MissingDependencyError, UserError
 from motools.training._protocol import Hyperparameters
-from motools.training.tinker._renderer import TmlRenderer
+from motools.training.tinker._renderer import TmlRenderer, is_supported
 
 API_KEY_VAR = "TINKER_API_KEY"
 BASE_URL_VAR = "TINKER_BASE_URL"
@@ -96,9 +96,15 @@ class TinkerEngine:
                 )
         check_api_key()
 
-    def renderer(self, base_model: str) -> TmlRenderer:
-        """The offline chat renderer of `base_model` (see `TmlRenderer` for the families)."""
-        return TmlRenderer(base_model)
+    def renderer(self, base_model: str) -> Any:
+        """The chat renderer of `base_model`: offline (`TmlRenderer`) for the families
+        tml-renderers ships; otherwise the model's own Hugging Face chat template, fetched from
+        the hub, unless `HF_HUB_OFFLINE=1` (then a one-line error names the offline families)."""
+        if is_supported(base_model) or os.environ.get("HF_HUB_OFFLINE") == "1":
+            return TmlRenderer(base_model)
+        from motools.training.tinker._hub_renderer import HubChatRenderer
+
+        return HubChatRenderer(base_model)
 
     def _service_client(self) -> Any:
         self.check_ready()
