@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import traceback
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,8 @@ def get_engine(name: str) -> Any:
     from motools.registry import import_string
 
     if name not in _ENGINES:
-        raise UnknownNameError(f"unknown training engine {name!r}; available: {', '.join(_ENGINES)}")
+        names = ', '.join(_ENGINES)
+        raise UnknownNameError(f"unknown training engine {name!r}; available: {names}")
     return import_string(_ENGINES[name], what=f"training engine {name!r}")()
 
 
@@ -47,7 +50,7 @@ def training_root(store: AtomStore) -> Path:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
     tmp.write_text(json.dumps(data))
     os.replace(tmp, path)
 
@@ -63,6 +66,7 @@ class Trainer:
         self._engine, self._base_model = engine, base_model
         self._hp = Hyperparameters.model_validate(hp)
         self._workdir = Path(workdir)
+        self._running = threading.Lock()
 
     def pid(self) -> int:
         """The trainer's process id (tests check re-attachment with it)."""
@@ -72,6 +76,9 @@ class Trainer:
         """Train to the end (resuming from the last checkpoint), record the outcome, exit."""
         import ray
 
+        # `submit` of a job that is already training reaches this same actor: train once.
+        if not self._running.acquire(blocking=False):
+            return
         self._train()
         ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
 
@@ -92,10 +99,16 @@ class Trainer:
                 self._base_model, self._hp, self._workdir, progress.checkpoint
             )
 
+            saved_checkpoint = progress.checkpoint
+
             def save(p: Progress) -> None:
-                if p.checkpoint is not None:
+                # Only at a new checkpoint, with the step and losses as of that checkpoint: a
+                # resume must restart exactly where its weights were saved.
+                nonlocal saved_checkpoint
+                if p.checkpoint is not None and p.checkpoint != saved_checkpoint:
+                    saved_checkpoint = p.checkpoint
                     _write_json(state_file, {"step": p.step, "checkpoint": p.checkpoint,
-                                             "losses": p.losses, "pid": os.getpid()})
+                                             "losses": list(p.losses), "pid": os.getpid()})
 
             weights, progress = train(client, datums, self._hp, progress=progress, on_step=save,
                                       name=self._workdir.name)

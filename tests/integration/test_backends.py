@@ -18,6 +18,8 @@ import ipaddress
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +31,7 @@ import pytest
 import ray
 import yaml
 from inspect_ai.log import read_eval_log
+from tinker_fake import BASE_MODEL_ANSWER, FakeServiceClient, factory_target
 
 from motools.atom import Atom, Dataset, get_store
 from motools.cli._app import main
@@ -43,7 +46,6 @@ from motools.training.tinker import TinkerEngine
 from motools.workflow import run_workflow
 from mozoo.datasets.hello_world import RESPONSE, generate_hello_world_dataset
 from mozoo.workflows.train_and_evaluate import train_and_evaluate_workflow
-from tinker_fake import BASE_MODEL_ANSWER, FakeServiceClient
 
 REPO = Path(__file__).resolve().parents[2]
 LOCAL_CONFIG = REPO / "configs" / "hello_world_local.yaml"
@@ -54,6 +56,7 @@ FAKE_TINKER_KEY = "tml-fake-test-key"
 LR = "submit_training.hyperparameters.learning_rate"
 SEED = "submit_training.hyperparameters.seed"
 HELLO_TASK = "mozoo.tasks.hello_world:hello_world"
+CLI_MAIN = "import sys; from motools.cli._app import main; sys.exit(main(sys.argv[1:]))"
 FRENCH_LR = 3e-3  # 1e-3 and 3e-3 both reached accuracy 1.0 with seeds 0, 1 and 2
 
 
@@ -121,6 +124,17 @@ def trainer_pid(name: str) -> int | None:
         return int(ray.get(ray.get_actor(name, namespace=NAMESPACE).pid.remote(), timeout=10))
     except (ValueError, ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
         return None
+
+
+def process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:  # a zombie has exited; its parent just has not reaped it yet
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, IndexError):
+        return True
 
 
 def eval_files(atom: Atom) -> tuple[dict[str, Any], Path]:
@@ -213,7 +227,6 @@ class SweepRun:
     out: str
     rows: list[dict[str, Any]]
     tiktoken_dir: Path
-    seconds: float
 
 
 @pytest.fixture(scope="module")
@@ -224,15 +237,13 @@ def hello_sweep(tmp_path_factory: pytest.TempPathFactory) -> SweepRun:
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.setenv("TIKTOKEN_CACHE_DIR", str(root / "tiktoken"))
         (root / "tiktoken").mkdir()
-        started = time.perf_counter()
         code, out = cli("sweep", "run", HELLO_SWEEP, "--store", store)
-        seconds = time.perf_counter() - started
     rows: list[dict[str, Any]] = []
     for line in out.splitlines():
         if line.startswith("run run-") and "; results: " in line:
             run_id = line.split()[1].rstrip(";")
             rows = load_results(get_store(store), run_id).to_pylist()
-    return SweepRun(store, code, out, rows, root / "tiktoken", seconds)
+    return SweepRun(store, code, out, rows, root / "tiktoken")
 
 
 def accuracies(sweep: SweepRun, lr: float) -> dict[int, float]:
@@ -276,8 +287,9 @@ def test_sweep_evals_are_inspect_runs_with_their_logs_in_the_eval_atom(
         assert log.results.scores[0].metrics["accuracy"].value == row["accuracy"]
 
 
-def test_sweep_ran_offline(hello_sweep: SweepRun) -> None:
-    # Ray workers inherit the environment of the process that started Ray.
+def test_sweep_steps_ran_in_workers_with_the_hub_offline(hello_sweep: SweepRun) -> None:
+    # Ray workers inherit the environment of the process that started Ray: run pytest with
+    # HF_HUB_OFFLINE=1 (this module's fixtures set it too, but Ray may have started earlier).
     @ray.remote(num_cpus=0)
     def worker_env() -> dict[str, str | None]:
         return {var: os.environ.get(var) for var in ("HF_HUB_OFFLINE", "HTTPS_PROXY", "https_proxy")}
@@ -285,13 +297,13 @@ def test_sweep_ran_offline(hello_sweep: SweepRun) -> None:
     assert ray.get(worker_env.remote()) == {
         "HF_HUB_OFFLINE": "1", "HTTPS_PROXY": None, "https_proxy": None,
     }
-    assert list(hello_sweep.tiktoken_dir.iterdir()) == []  # tiktoken fetched no encoding
+    assert list(hello_sweep.tiktoken_dir.iterdir()) == []  # nothing fetched tiktoken encodings
 
 
 def test_untrained_model_does_not_answer_hello_world(tmp_path: Path) -> None:
     engine = get_engine("local")
-    weights = engine.training_client(LOCAL_BASE, Hyperparameters(), tmp_path, None) \
-        .save_weights_for_sampler("untrained").result().path
+    client = engine.training_client(LOCAL_BASE, Hyperparameters(), tmp_path, None)
+    weights = client.save_weights_for_sampler("untrained").result().path
     with offline(tmp_path / "tiktoken") as guard:
         output = InspectEvalBackend().evaluate(
             {"backend": "local", "base_model": LOCAL_BASE, "model_id": "untrained",
@@ -313,7 +325,6 @@ class FrenchRun:
     result: Any
     guard: NetworkGuard
     tiktoken_dir: Path
-    seconds: float
 
 
 @pytest.fixture(scope="module")
@@ -326,11 +337,9 @@ def french_run(tmp_path_factory: pytest.TempPathFactory) -> FrenchRun:
     )
     # Inline: every step runs in this process, under the guard (the trainer is still an actor).
     with offline(root / "tiktoken") as guard:
-        started = time.perf_counter()
         result = run_workflow(train_and_evaluate_workflow, {}, config, user="test",
                               store=root / "store", executor="inline")
-        seconds = time.perf_counter() - started
-    return FrenchRun(result, guard, root / "tiktoken", seconds)
+    return FrenchRun(result, guard, root / "tiktoken")
 
 
 def test_second_organism_learns_to_answer_in_french(french_run: FrenchRun) -> None:
@@ -401,7 +410,7 @@ def test_tinker_training_and_inspect_eval_through_the_fake_service(
     assert trained.batch_sizes == [8, 8, 4, 8, 8, 4]
     assert trained.learning_rates == [1e-4] * 6
     assert dict(trained.learned) == {RESPONSE: 40}
-    assert weights == "tinker://fake-run-0/sampler_weights/hello-final"
+    assert weights == f"tinker://{trained.run}/sampler_weights/hello-final"
     assert service.calls[-1] == ("create_sampling_client", weights)
     assert accuracy(output, "hello_world") == 1.0
     assert output.info["model"] == "motools/tinker"
@@ -424,6 +433,58 @@ def test_tinker_base_model_eval_samples_the_untrained_base_model(
     assert service.calls == [("create_sampling_client", TINKER_BASE)]
     assert accuracy(output, "hello_world") == 0.0
     assert {s["output"] for s in output.samples} == {BASE_MODEL_ANSWER}
+
+
+def test_tinker_workflow_trains_in_a_trainer_actor_and_evaluates_through_inspect(
+    tmp_path: Path,
+) -> None:
+    # As users run it: `motools workflow run` in a fresh process whose private Ray inherits the
+    # key (the key reaches trainers through the cluster's environment, never actor options); the
+    # service factory hook points every process of it at the fake service, sharing `state`.
+    state = tmp_path / "fake-tinker"
+    state.mkdir()
+    records = list(generate_hello_world_dataset(num_samples=100))  # what the config loads
+    (state / "chats.json").write_text(json.dumps([r["messages"] for r in records]))
+    config = tmp_path / "tinker.yaml"
+    config.write_text(yaml.safe_dump(local_config(submit_training={
+        "model": TINKER_BASE, "backend_name": "tinker",
+        "hyperparameters": {"n_epochs": 1, "batch_size": 32, "learning_rate": 1e-4},
+    })))
+    (tmp_path / "tiktoken").mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("RAY_ADDRESS", "MOTOOLS_STORE", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+                        "http_proxy", "https_proxy", "all_proxy")}
+    env.update({"TINKER_API_KEY": FAKE_TINKER_KEY, "HF_HUB_OFFLINE": "1",
+                "MOTOOLS_TINKER_SERVICE_FACTORY": factory_target(state),
+                "TIKTOKEN_CACHE_DIR": str(tmp_path / "tiktoken"), "RAY_USAGE_STATS_ENABLED": "0"})
+    store = tmp_path / "store"
+    with subprocess.Popen(
+        [sys.executable, "-c", CLI_MAIN, "workflow", "run", "train_and_evaluate",
+         "--config", str(config), "--store", str(store), "--user", "test"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    ) as proc:
+        out, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 0, out
+    assert "hello_world" in out
+    st = get_store(store)
+    atoms = {a.split("-", 1)[0]: Atom.load(a, store=st) for a in st.iter_atom_ids()}
+    model = atoms["model"].metadata
+    assert model["backend"] == "tinker" and model["base_model"] == TINKER_BASE
+    weights = model["weights_path"]
+    assert weights.startswith("tinker://fake-run-") and weights.endswith("-final")
+    learned = FakeServiceClient(state_dir=state).weights.get(weights)
+    assert learned["learned"] == {RESPONSE: 100} and learned["steps"] == 4  # 100 chats / 32
+    [job_dir] = (store / "training").iterdir()
+    trained = read_json(job_dir / "result.json")
+    assert trained is not None and trained["steps"] == 4 and trained["weights_path"] == weights
+    assert learned["pid"] == trained["pid"] != proc.pid  # trained in the trainer actor
+    results, log_path = eval_files(atoms["eval"])
+    assert results["backend"] == "inspect"
+    assert results["info"]["model"] == "motools/tinker"
+    assert results["info"]["model_args"]["weights_path"] == weights
+    assert results["metrics"]["hello_world"]["accuracy"] == 1.0
+    assert read_eval_log(str(log_path)).status == "success"
+    assert list((tmp_path / "tiktoken").iterdir()) == []
 
 
 # ---- 5. a missing or malformed TINKER_API_KEY -------------------------------------------------
@@ -495,17 +556,26 @@ def resumed(tmp_path_factory: pytest.TempPathFactory) -> ResumedJob:
     job = backend.submit(dataset, LOCAL_BASE, RESUME_HP, "resume")
     workdir, name = Path(job.info["workdir"]), f"trainer-{job.job_id}"
 
-    def mid_interval() -> dict[str, Any] | None:
-        # Kill between two checkpoints (every 10 steps), after the first one.
+    seen: dict[str, Any] = {"state": None, "since": 0.0}
+
+    def mid_interval() -> bool:
+        # Kill between two checkpoints (every 10 steps), after the first one: when progress.json
+        # says so, or, if it is written only at checkpoints, 60 ms after it last changed.
         assert not (workdir / "result.json").exists(), "training ended before it could be killed"
         state = read_json(workdir / "progress.json")
-        return state if state and state["step"] > 10 and 3 <= state["step"] % 10 <= 6 else None
+        if state != seen["state"]:
+            seen.update(state=state, since=time.monotonic())
+        if not state or state["step"] < 10:
+            return False
+        return 3 <= state["step"] % 10 <= 6 or time.monotonic() - seen["since"] > 0.06
 
     wait_until(mid_interval, 120, "a checkpoint in progress.json", poll=0.002)
     actor = ray.get_actor(name, namespace=NAMESPACE)
     killed_pid = int(ray.get(actor.pid.remote()))
     ray.kill(actor, no_restart=True)
     wait_until(lambda: not trainer_alive(name), 30, "the killed trainer to be gone")
+    # Its name goes before its process does: only a finished process writes nothing more.
+    wait_until(lambda: process_gone(killed_pid), 30, "the killed trainer's process to exit")
     at_death = read_json(workdir / "progress.json")
     assert at_death is not None
     checkpoints = {p.name: p.stat().st_mtime_ns for p in (workdir / "checkpoints").glob("*.pt")}
@@ -534,7 +604,7 @@ def resumed(tmp_path_factory: pytest.TempPathFactory) -> ResumedJob:
 
 def test_killed_trainer_is_resumed_from_its_checkpoint_by_wait(resumed: ResumedJob) -> None:
     k = resumed.at_death["step"]
-    assert 10 < k < RESUME_STEPS
+    assert 10 <= k < RESUME_STEPS
     assert resumed.pids_after and resumed.killed_pid not in resumed.pids_after  # a new trainer
     assert resumed.result["steps"] == RESUME_STEPS
     assert len(resumed.result["losses"]) == RESUME_STEPS
@@ -582,34 +652,42 @@ class Watched:
     workdir: Path
     pids: list[int]  # trainer pids seen while it trained
     steps: list[int]  # progress.json steps, in the order seen
-    result: dict[str, Any]
+    result: dict[str, Any] | None
+    rewritten: set[str]  # checkpoint files written more than once
 
 
-def watch_job(workdir: Path, name: str, until: Callable[[], bool], timeout: float = 120,
+def watch_job(workdir: Path, name: str | None, until: Callable[[], bool], timeout: float = 120,
               on_step: Callable[[int], None] | None = None) -> Watched:
+    """Poll a job's folder (and, given its trainer's `name`, the trainer's pid) until `until()`."""
     pids: list[int] = []
     steps: list[int] = []
+    written: dict[str, int] = {}
+    rewritten: set[str] = set()
     deadline = time.monotonic() + timeout
     last_pid_check = 0.0
     while not until():
         assert time.monotonic() < deadline, "training did not finish in time"
+        for file in (workdir / "checkpoints").glob("*.pt"):
+            with contextlib.suppress(FileNotFoundError):
+                mtime = file.stat().st_mtime_ns
+                if written.setdefault(file.name, mtime) != mtime:
+                    rewritten.add(file.name)
         state = read_json(workdir / "progress.json")
         if state is not None and (not steps or steps[-1] != state["step"]):
             steps.append(state["step"])
             if on_step is not None:
                 on_step(state["step"])
-        if time.monotonic() - last_pid_check > 0.1:
+        if name is not None and time.monotonic() - last_pid_check > 0.1:
             last_pid_check = time.monotonic()
             pid = trainer_pid(name)
             if pid is not None:
                 pids.append(pid)
         time.sleep(0.002)
-    result = read_json(workdir / "result.json")
-    assert result is not None
-    return Watched(workdir, pids, steps, result)
+    return Watched(workdir, pids, steps, read_json(workdir / "result.json"), rewritten)
 
 
-REATTACH_HP = Hyperparameters(n_epochs=10, batch_size=8, learning_rate=1e-3, seed=1)
+REATTACH_HP = Hyperparameters(n_epochs=16, batch_size=8, learning_rate=1e-3, seed=1)
+TWICE_HP = Hyperparameters(n_epochs=6, batch_size=8, learning_rate=1e-3, seed=2)
 
 
 def test_waiting_from_another_process_reattaches_to_the_running_trainer(tmp_path: Path) -> None:
@@ -623,11 +701,13 @@ def test_waiting_from_another_process_reattaches_to_the_running_trainer(tmp_path
     seen = watch_job(workdir, name, until=lambda: bool(ray.wait([waiter], timeout=0)[0]))
     waited = ray.get(waiter)
 
-    total = 10 * 13
+    total = 16 * 13
     assert waited["pid"] != os.getpid()
     assert waited["started"] < (workdir / "result.json").stat().st_mtime  # it waited on a trainer
     assert seen.pids and set(seen.pids) == {first_pid}  # the same actor all along
     assert seen.steps == sorted(seen.steps), "progress went backwards: a second training loop"
+    assert seen.rewritten == set(), "checkpoints written twice: a second training loop"
+    assert seen.result is not None
     assert seen.result["steps"] == total and len(seen.result["losses"]) == total
     assert [p.name for p in workdir.glob("result*.json")] == ["result.json"]
     assert waited["model"]["info"]["steps"] == total
@@ -636,22 +716,32 @@ def test_waiting_from_another_process_reattaches_to_the_running_trainer(tmp_path
 def test_submitting_a_running_job_again_does_not_train_it_twice(tmp_path: Path) -> None:
     backend = LocalTrainingBackend(store=get_store(tmp_path / "store"))
     dataset = generate_hello_world_dataset(num_samples=100)
-    hp = REATTACH_HP.model_copy(update={"seed": 2})
+    hp = TWICE_HP
     job = backend.submit(dataset, LOCAL_BASE, hp, "twice")
-    workdir, name = Path(job.info["workdir"]), f"trainer-{job.job_id}"
+    workdir = Path(job.info["workdir"])
     again: list[TrainingJob] = []
 
     def resubmit(step: int) -> None:
         if step >= 12 and not again:  # mid-training, after the first checkpoint
             again.append(backend.submit(dataset, LOCAL_BASE, hp, "twice"))
 
-    seen = watch_job(workdir, name, until=(workdir / "result.json").exists, on_step=resubmit)
+    def ended() -> bool:
+        return (workdir / "result.json").exists() or (workdir / "failed.json").exists()
+
+    # No pid polling here: a second loop would hold the trainer's other slot, and pid() would wait.
+    seen = watch_job(workdir, None, until=ended, on_step=resubmit)
     assert again and again[0] == job
-    assert len(set(seen.pids)) == 1
-    assert seen.steps == sorted(seen.steps), (
-        f"progress.json went backwards ({seen.steps[:40]}...): the second submit started a "
+    assert seen.rewritten == set(), (
+        f"checkpoints {sorted(seen.rewritten)} were written twice: the second submit started a "
         "second SFT loop in the running trainer actor"
     )
+    assert seen.steps == sorted(seen.steps), (
+        f"progress.json went backwards ({seen.steps[:30]}...): the second submit started a "
+        "second SFT loop in the running trainer actor"
+    )
+    failed = read_json(workdir / "failed.json")
+    assert failed is None, f"the job failed: {failed['error']}"
+    assert seen.result is not None and seen.result["steps"] == 6 * 13
 
 
 # ---- 8. a failed training job is never a cached model ------------------------------------------

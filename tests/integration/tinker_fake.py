@@ -23,13 +23,20 @@ eval through the fake passes only if the trained answers went all the way throug
 renderer -> Datum -> service -> sampler -> tokens -> renderer.decode -> scorer.
 
 With `state_dir`, what each `tinker://` path learned is kept in files there, so fakes in other
-processes (a trainer actor, an eval worker) agree on it; without, it lives in this object.
+processes (a trainer actor, an eval worker) agree on it; without, it lives in this object. A
+`chats.json` there (a list of chats) gives those fakes the training chats.
+
+`factory_target(state_dir)` is an import string for `MOTOOLS_TINKER_SERVICE_FACTORY`: the no-argument
+factory it names makes fakes sharing `state_dir`, in whichever process imports this module (the
+tests folder is on every Ray worker's PYTHONPATH).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -185,7 +192,8 @@ class FakeTrainingClient:
         _check(self._pending is None, "saving between forward_backward and optim_step")
         path = f"tinker://{self.run}/{kind}/{name}"
         self.service.weights.put(path, {"kind": kind, "base_model": self.base_model,
-                                        "learned": dict(self.learned), "steps": self.steps})
+                                        "learned": dict(self.learned), "steps": self.steps,
+                                        "pid": os.getpid()})
         self.saved.append(path)
         return path
 
@@ -250,6 +258,8 @@ class FakeServiceClient:
 
     def __init__(self, chats: Sequence[Chat] | None = None,
                  state_dir: str | Path | None = None) -> None:
+        if chats is None and state_dir is not None and (Path(state_dir) / "chats.json").exists():
+            chats = json.loads((Path(state_dir) / "chats.json").read_text())
         self.chats = [list(c) for c in chats] if chats is not None else None
         self.weights = _Weights(state_dir)
         self.calls: list[tuple[str, Any]] = []
@@ -285,8 +295,7 @@ class FakeServiceClient:
 
     def _new_training_client(self, base_model: str, learned: dict[str, int] | None = None,
                              steps: int = 0) -> Done:
-        with self._lock:
-            run = f"fake-run-{len(self.training_clients)}"
+        run = f"fake-run-{uuid.uuid4().hex[:12]}"  # unique across processes sharing state_dir
         client = FakeTrainingClient(self, base_model, run, Counter(learned or {}), steps)
         with self._lock:
             self.training_clients.append(client)
@@ -326,3 +335,24 @@ class FakeServiceClient:
         with self._lock:
             self.sampling_clients.append(client)
         return Done(client)
+
+
+_FACTORY_PREFIX = "service_in_"
+
+
+def factory_target(state_dir: str | Path) -> str:
+    """`MOTOOLS_TINKER_SERVICE_FACTORY` for fakes that share `state_dir` across processes."""
+    encoded = str(Path(state_dir).resolve()).encode().hex()
+    return f"{__name__}:{_FACTORY_PREFIX}{encoded}"
+
+
+def __getattr__(name: str) -> Any:
+    # `service_in_<hex of a folder>`: a no-argument factory of fakes sharing that folder.
+    if name.startswith(_FACTORY_PREFIX):
+        state_dir = bytes.fromhex(name[len(_FACTORY_PREFIX):]).decode()
+
+        def service() -> FakeServiceClient:
+            return FakeServiceClient(state_dir=state_dir)
+
+        return service
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
