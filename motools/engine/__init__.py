@@ -15,4 +15,21 @@ from motools.engine._records import RunRecord, StepRun
 from motools.engine._result import StepState, WorkflowResult
 from motools.engine._run import get_ledger, run_workflow
 
-__all__ = ["Ledger", "ProgressDisplay", "RunObserver", "RunRecord", "StepRun", "StepState", "WorkflowResult", "cache_inventory", "collect_garbage", "explain_cache", "get_ledger", "pin_atom", "rebuild_index", "run_workflow", "unpin_atom", "verify_store"]
+__all__ = [
+    "Ledger",
+    "ProgressDisplay",
+    "RunObserver",
+    "RunRecord",
+    "StepRun",
+    "StepState",
+    "WorkflowResult",
+    "cache_inventory",
+    "collect_garbage",
+    "explain_cache",
+    "get_ledger",
+    "pin_atom",
+    "rebuild_index",
+    "run_workflow",
+    "unpin_atom",
+    "verify_store",
+]

@@ -123,6 +123,12 @@ class Ledger:
                          sr.ended_at or now),
                     )
 
+    def cache_entries(self) -> list[tuple[str, str, dict[str, str]]]:
+        """Every cache entry as (key, step, outputs)."""
+        with self._lock:
+            rows = self._db.execute("SELECT key, step, outputs FROM cache").fetchall()
+        return [(k, s, json.loads(o)) for k, s, o in rows]
+
     def forget(self, keys: Sequence[str]) -> int:
         """Drop cache entries (e.g. when their atoms are gone); returns how many were dropped."""
         with self._lock, self._db:
@@ -149,6 +155,25 @@ class Ledger:
                 "SELECT record FROM step_runs WHERE run_id = ? ORDER BY started_at, id", (run_id,)
             ).fetchall()
         return [StepRun.model_validate_json(r[0]) for r in rows]
+
+    def latest_success(
+        self, *, key: str | None = None, step: str | None = None, before: float | None = None,
+        exclude: str | None = None,
+    ) -> StepRun | None:
+        """The newest successful step run matching a cache key and/or a step name, started
+        before `before` and other than step run `exclude` (for `cache explain`)."""
+        where, args = ["status = 'succeeded'"], []
+        for clause, value in (("key = ?", key), ("step = ?", step),
+                              ("started_at < ?", before), ("id != ?", exclude)):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT record FROM step_runs WHERE {' AND '.join(where)} "
+                "ORDER BY started_at DESC LIMIT 1", args,
+            ).fetchone()
+        return StepRun.model_validate_json(row[0]) if row else None
 
     def producer_of(self, atom_id: str) -> StepRun | None:
         """The step run that first produced an atom, or None for atoms made by hand."""
@@ -193,11 +218,12 @@ class Ledger:
             row = self._db.execute("SELECT record FROM runs WHERE id = ?", (run_id,)).fetchone()
         return RunRecord.model_validate_json(row[0]) if row else None
 
-    def list_runs(self, limit: int = 50) -> list[RunRecord]:
-        """The most recent runs, newest first."""
+    def list_runs(self, limit: int | None = 50) -> list[RunRecord]:
+        """The most recent runs, newest first (all of them with `limit=None`)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT record FROM runs ORDER BY started_at DESC LIMIT ?", (limit,)
+                "SELECT record FROM runs ORDER BY started_at DESC LIMIT ?",
+                (-1 if limit is None else limit,),
             ).fetchall()
         return [RunRecord.model_validate_json(r[0]) for r in rows]
 

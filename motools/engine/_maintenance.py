@@ -21,7 +21,7 @@ from motools._errors import AtomNotFoundError, CorruptAtomError, MotoolsError, U
 from motools.atom._ids import check_atom_id
 from motools.atom._store import AtomRecord, AtomStore, get_store
 from motools.engine._ledger import Ledger
-from motools.engine._records import RunRecord, StepRun
+from motools.engine._records import StepRun
 from motools.engine._run import get_ledger
 
 _KEY_RE = re.compile(r"[0-9a-f]{64}")
@@ -54,12 +54,6 @@ def _records(store: AtomStore) -> tuple[dict[str, AtomRecord], dict[str, str]]:
         except (MotoolsError, ValueError, OSError) as exc:
             bad[atom_id] = " ".join(str(exc).split())
     return good, bad
-
-
-def _cache_rows(ledger: Ledger) -> list[tuple[str, str, dict[str, str]]]:
-    with ledger._lock:
-        rows = ledger._db.execute("SELECT key, step, outputs FROM cache").fetchall()
-    return [(k, s, json.loads(o)) for k, s, o in rows]
 
 
 def _delete(store: AtomStore, path: str) -> None:
@@ -107,8 +101,7 @@ def cache_inventory(store: str | AtomStore | None = None) -> CacheInventory:
             tally.atoms += 1
             tally.bytes += size
     blobs = _blob_infos(st)
-    with ledger._lock:
-        (entries,) = ledger._db.execute("SELECT COUNT(*) FROM cache").fetchone()
+    entries = len(ledger.cache_entries())
     return CacheInventory(
         atoms=len(records), atom_bytes=total, by_type=dict(sorted(by_type.items())),
         by_step=dict(sorted(by_step.items())), cache_entries=int(entries), blobs=len(blobs),
@@ -249,13 +242,7 @@ def reachable_atoms(
 ) -> tuple[set[str], int]:
     """Atoms reachable from kept runs (all, or the `keep_runs` newest) and pins; and #runs kept."""
     st, ledger = _resolve(store)
-    with ledger._lock:
-        sql = "SELECT id FROM runs ORDER BY started_at DESC"
-        rows = ledger._db.execute(
-            sql + (" LIMIT ?" if keep_runs is not None else ""),
-            (keep_runs,) if keep_runs is not None else (),
-        ).fetchall()
-    run_ids = [r[0] for r in rows]
+    run_ids = [run.id for run in ledger.list_runs(limit=keep_runs)]
     roots: set[str] = set(list_pins(st))
     for run_id in run_ids:
         for sr in ledger.step_runs_of(run_id):
@@ -291,10 +278,7 @@ def collect_garbage(
         raise UserError(f"--keep-runs must be 0 or more, not {keep_runs}")
     st, ledger = _resolve(store)
     if not dry_run:
-        with ledger._lock:
-            rows = ledger._db.execute("SELECT record FROM runs WHERE record LIKE '%running%'")
-            records_ = [RunRecord.model_validate_json(r[0]) for r in rows.fetchall()]
-        live = [r.id for r in records_ if r.observed_status() == "running"]
+        live = [r.id for r in ledger.list_runs(limit=None) if r.observed_status() == "running"]
         if live:
             raise UserError(
                 f"run {live[0]} is still running; run `motools cache gc` when nothing uses the "
@@ -314,7 +298,7 @@ def collect_garbage(
     dead_blobs = [] if unreadable else sorted(b for b in blobs if b not in used)
     gone = set(doomed)
     stale_keys = sorted(
-        {k for k, _, outs in _cache_rows(ledger) if gone & set(outs.values())}
+        {k for k, _, outs in ledger.cache_entries() if gone & set(outs.values())}
         | {
             i.base_name[: -len(".json")]
             for i in _list_files(st, "steps")
@@ -397,15 +381,6 @@ def config_diff(old: Any, new: Any) -> list[ConfigChange]:
     ]
 
 
-def _succeeded_by_key(ledger: Ledger, key: str) -> StepRun | None:
-    with ledger._lock:
-        row = ledger._db.execute(
-            "SELECT record FROM step_runs WHERE key = ? AND status = 'succeeded' "
-            "ORDER BY started_at DESC LIMIT 1", (key,)
-        ).fetchone()
-    return StepRun.model_validate_json(row[0]) if row else None
-
-
 def explain_cache(subject: str, store: str | AtomStore | None = None) -> Explanation:
     """Explain an atom id or a cache key: which step run made it and what changed since the
     nearest earlier successful run of the same step (version, config paths, or inputs)."""
@@ -413,7 +388,7 @@ def explain_cache(subject: str, store: str | AtomStore | None = None) -> Explana
     subject = subject.strip()
     step_run: StepRun | None
     if _KEY_RE.fullmatch(subject):
-        step_run = _succeeded_by_key(ledger, subject)
+        step_run = ledger.latest_success(key=subject)
         if step_run is None:
             stored = st.get_step_record(subject)
             if stored is None:
@@ -423,18 +398,13 @@ def explain_cache(subject: str, store: str | AtomStore | None = None) -> Explana
         record = st.get_atom_record(check_atom_id(subject))
         step_run = ledger.producer_of(subject)
         if step_run is None and record.provenance.cache_key:
-            step_run = _succeeded_by_key(ledger, record.provenance.cache_key)
+            step_run = ledger.latest_success(key=record.provenance.cache_key)
             if step_run is None and (stored := st.get_step_record(record.provenance.cache_key)):
                 step_run = StepRun.model_validate(stored)
         if step_run is None:
             return Explanation(subject=subject, step_run=None)
-    with ledger._lock:
-        row = ledger._db.execute(
-            "SELECT record FROM step_runs WHERE step = ? AND status = 'succeeded' AND id != ? "
-            "AND started_at < ? ORDER BY started_at DESC LIMIT 1",
-            (step_run.step, step_run.id, step_run.started_at),
-        ).fetchone()
-    previous = StepRun.model_validate_json(row[0]) if row else None
+    previous = ledger.latest_success(step=step_run.step, before=step_run.started_at,
+                                     exclude=step_run.id)
     out = Explanation(subject=subject, step_run=step_run, previous=previous)
     if previous is None:
         return out
