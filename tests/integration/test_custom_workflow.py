@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pydantic
 import pytest
 
+from module_loading import load_module
 from motools._errors import MotoolsError, UserError
 from motools.atom import Atom, Dataset, DatasetAtom, EvalResults, get_store
 from motools.engine import get_ledger
 from motools.workflow import AtomConstructor, Step, Workflow, WorkflowResult, run_workflow
+
 
 def record_call(name: str, atom: Atom) -> None:
     """Append `name` to calls.txt next to the store that holds `atom`."""
@@ -389,13 +388,6 @@ def analyze_step(config, input_atoms, temp_workspace):
 ANALYZE_MODULE_V2 = ANALYZE_MODULE_V1.replace('{"n": n}', '{"n": n, "edited": True}')
 
 
-def load_module(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_editing_a_step_function_body_reruns_that_step(tmp_path: Path) -> None:

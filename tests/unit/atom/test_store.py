@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -11,11 +10,11 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from types import ModuleType
 
 import pyarrow.parquet as pq
 import pytest
 
+from module_loading import load_module
 from motools._errors import (
     AtomNotFoundError,
     CorruptAtomError,
@@ -61,13 +60,6 @@ def blob_files(root: Path) -> list[Path]:
     return sorted(p for p in (root / "blobs").rglob("*") if p.is_file())
 
 
-def load_module(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 # --- ids --------------------------------------------------------------------------------------

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pydantic
 import pytest
 
+from module_loading import load_module
 from motools._errors import UserError, WorkflowDefinitionError
 from motools.workflow import AtomConstructor, Resources, Step, Workflow
 from motools.workflow._spec import source_version
@@ -50,13 +48,6 @@ def make_steps() -> list[Step]:
     ]
 
 
-def load_module(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def assert_one_line_definition_error(info: pytest.ExceptionInfo[BaseException]) -> str:
