@@ -46,3 +46,10 @@ class CorruptAtomError(MotoolsError):
 
 class StepOutputError(MotoolsError):
     """A step returned something other than what it declared."""
+
+
+class StoreWriteError(MotoolsError, OSError):
+    """The store refused a write (disk full, file too large, permissions); nothing was recorded.
+
+    Also an OSError, so code that handles I/O errors generically still does.
+    """

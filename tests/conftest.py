@@ -24,6 +24,16 @@ def pytest_configure(config: pytest.Config) -> None:
     sys.path[:0] = [f for f in folders if f not in sys.path]
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An S3-compatible server (moto) on 127.0.0.1 with the test bucket, for the whole session."""
+    pytest.importorskip("moto.server", reason="moto[server] is a dev dependency")
+    from s3_server import moto_server
+
+    with moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as endpoint:
+        yield endpoint
+
+
 @pytest.fixture(autouse=True)
 def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     store = tmp_path / "store"

@@ -30,7 +30,7 @@ import pyarrow.fs as pafs
 from pydantic import BaseModel, Field
 
 from motools import _hashing
-from motools._errors import AtomNotFoundError, CorruptAtomError, UserError
+from motools._errors import AtomNotFoundError, CorruptAtomError, StoreWriteError, UserError
 from motools.atom._ids import check_atom_id, check_atom_type
 
 
@@ -80,15 +80,22 @@ _OBJECT_STORES: tuple[type, ...] = tuple(
 )
 
 
-def _resolve_root(root: str | os.PathLike[str]) -> tuple[pafs.FileSystem, str, str]:
+# The folders of a store, by what each file in them is (for error messages).
+_WHAT_IS_STORED = {"blobs": "blob", "atoms": "atom record", "steps": "step record",
+                   "runs": "run file", "pins": "pin"}
+
+
+def _resolve_root(
+    root: str | os.PathLike[str], s3_endpoint: str | None
+) -> tuple[pafs.FileSystem, str, str]:
     root_str = os.fspath(root)
     if "://" not in root_str:
         local = str(Path(root_str).expanduser().resolve())
         return pafs.LocalFileSystem(), local, local
-    if root_str.startswith("s3://") and os.environ.get("MOTOOLS_S3_ENDPOINT"):
+    if root_str.startswith("s3://") and s3_endpoint:
         # S3-compatible servers (MinIO, moto) need an endpoint that a plain URI cannot carry.
         bucket_path = root_str[len("s3://") :].rstrip("/")
-        fs = pafs.S3FileSystem(endpoint_override=os.environ["MOTOOLS_S3_ENDPOINT"])
+        fs = pafs.S3FileSystem(endpoint_override=s3_endpoint)
         return fs, bucket_path, root_str.rstrip("/")
     try:
         fs, path = pafs.FileSystem.from_uri(root_str)
@@ -104,8 +111,11 @@ class AtomStore:
         root: A local folder or any URI `pyarrow.fs` understands (`s3://bucket/prefix`).
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.fs, self._base, self.uri = _resolve_root(root)
+    def __init__(self, root: str | os.PathLike[str], *, s3_endpoint: str | None = None) -> None:
+        if s3_endpoint is None and os.fspath(root).startswith("s3://"):
+            s3_endpoint = os.environ.get("MOTOOLS_S3_ENDPOINT") or None
+        self.s3_endpoint = s3_endpoint
+        self.fs, self._base, self.uri = _resolve_root(root, s3_endpoint)
         self.is_local = isinstance(self.fs, pafs.LocalFileSystem)
         # S3 / GCS: an object appears whole when its upload completes, or not at all, and there
         # are no real directories; a "move" there is a copy plus a delete.
@@ -117,12 +127,18 @@ class AtomStore:
         return f"AtomStore({self.uri!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Ray ships the store to workers by its URI; filesystems do not all pickle.
-        return (AtomStore, (self.uri,))
+        # Ray ships the store to workers by its URI (filesystems do not all pickle) and its S3
+        # endpoint, so workers on other nodes need no MOTOOLS_S3_ENDPOINT of their own.
+        return (_reopen, (self.uri, self.s3_endpoint))
 
     # ---- paths -------------------------------------------------------------------------------
     def _path(self, *parts: str) -> str:
         return "/".join([self._base, *parts])
+
+    def location(self, *parts: str) -> str:
+        """A path under the root, as `self.fs` names it: for files kept beside the atoms
+        (training jobs' checkpoints), which any node must reach through the same filesystem."""
+        return self._path(*parts)
 
     @property
     def local_root(self) -> Path | None:
@@ -166,7 +182,31 @@ class AtomStore:
 
         On an object store the final key is written directly: a PUT (or a multipart upload, on
         completion) is atomic, so readers see the old state or the whole object, never part of it.
+
+        Raises:
+            StoreWriteError: the write failed (disk full, file too large, ...); one line that
+                names the file and the store, instead of pyarrow's generic I/O message.
         """
+        try:
+            self._write_via_tmp(path, data)
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else " ".join(str(exc).split())
+            raise StoreWriteError(
+                f"cannot write {self._describe(path)} to store {self.uri}: {reason}"
+            ) from exc
+
+    def _describe(self, path: str) -> str:
+        """`blob 3fa9c2d1e0b7`, `atom record dataset-3fa9c2d1`: short enough for a table cell."""
+        top, _, rest = path[len(self._base) + 1 :].partition("/")
+        name = rest.rsplit("/", 1)[-1].removesuffix(".json")
+        what = _WHAT_IS_STORED.get(top, top)
+        if top in ("blobs", "steps"):
+            name = name[:12]
+        elif top == "atoms":
+            name = name[: name.index("-") + 13] if "-" in name else name
+        return f"{what} {name}"
+
+    def _write_via_tmp(self, path: str, data: bytes) -> None:
         if self._object_store:
             with self.fs.open_output_stream(path) as out:
                 out.write(data)
@@ -339,6 +379,10 @@ _stores: dict[tuple[str, str | None], AtomStore] = {}
 _stores_lock = threading.Lock()
 
 
+def _reopen(uri: str, s3_endpoint: str | None) -> AtomStore:
+    return AtomStore(uri, s3_endpoint=s3_endpoint)
+
+
 def default_store_root() -> str:
     """`MOTOOLS_STORE` if set, else `.motools` in the working directory."""
     return os.environ.get("MOTOOLS_STORE") or ".motools"
@@ -357,5 +401,5 @@ def get_store(root: str | os.PathLike[str] | AtomStore | None = None) -> AtomSto
     with _stores_lock:
         store = _stores.get(key)
         if store is None:
-            store = _stores[key] = AtomStore(root_str)
+            store = _stores[key] = AtomStore(root_str, s3_endpoint=endpoint)
         return store

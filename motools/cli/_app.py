@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.exceptions import TyperException
 
 from motools._errors import MotoolsError, UserError
+
+if TYPE_CHECKING:
+    from motools.atom import AtomStore
+    from motools.engine import Ledger
 
 app = typer.Typer(
     name="motools",
@@ -36,6 +40,34 @@ DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 def _root(debug: DebugOption = False) -> None:
     # `--debug` is handled by `main`, wherever it appears on the line; declared here for --help.
     return None
+
+
+def check_text(value: str, what: str) -> str:
+    """Refuse an argument no store can hold: a NUL byte, or bytes that are not UTF-8.
+
+    Arguments that are not UTF-8 reach Python as lone surrogates (PEP 383); SQLite and paths
+    would fail on them with an encoding error instead of saying what is wrong.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UserError(f"invalid {what} {value!r}: not valid UTF-8") from None
+    if "\0" in value:
+        raise UserError(f"invalid {what} {value!r}: contains a NUL byte")
+    return value
+
+
+def read_ledger(store: AtomStore, missing: str) -> Ledger:
+    """The store's Ledger for a look-up; UserError(`missing`) when a local store has none yet.
+
+    Opening a Ledger creates its file (and the store folder): a look-up of something that cannot
+    be there must leave the store as it found it.
+    """
+    from motools.engine import get_ledger
+
+    if store.local_root is not None and not store.ledger_path.exists():
+        raise UserError(missing)
+    return get_ledger(store)
 
 
 def _fail(message: str, code: int) -> int:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
 import typer
 
-from motools.cli._app import StoreOption, app
+from motools.cli._app import StoreOption, app, read_ledger
 from motools.cli._render import console
 
 cache_app = typer.Typer(help="Inspect and maintain the store and its cache index.",
                         no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
+
+_CACHE_KEY = re.compile(r"[0-9a-f]{64}")
 
 
 def _size(n: int) -> str:
@@ -133,9 +136,17 @@ def explain(
     store: StoreOption = None,
 ) -> None:
     """Which step run made an atom, and why it ran instead of being served from the cache."""
+    from motools.atom import check_atom_id, get_store
     from motools.engine import explain_cache
 
-    e = explain_cache(subject, store)
+    # Checked before the Ledger is opened (opening creates it): a subject that cannot be in the
+    # store leaves the store as it was.
+    st, wanted = get_store(store), subject.strip()
+    if not _CACHE_KEY.fullmatch(wanted):
+        st.get_atom_record(check_atom_id(wanted))
+    elif st.get_step_record(wanted) is None:
+        read_ledger(st, f"no step run with cache key {wanted} in store {st.uri}")
+    e = explain_cache(subject, st)
     sr = e.step_run
     if sr is None:
         typer.echo(f"{subject} was made by hand (no step run produced it)")

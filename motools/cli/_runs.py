@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from motools._errors import UserError
-from motools.cli._app import StoreOption, app
+from motools.cli._app import StoreOption, app, check_text, read_ledger
 from motools.cli._render import console
 
 runs_app = typer.Typer(help="List and inspect past runs.", no_args_is_help=True)
@@ -47,12 +47,13 @@ def show_run(
     from rich.table import Table
 
     from motools.atom import get_store
-    from motools.engine import get_ledger
 
-    ledger = get_ledger(get_store(store))
+    check_text(run_id, "run id")
+    missing = f"no run {run_id!r} in this store; see `motools runs list`"
+    ledger = read_ledger(get_store(store), missing)
     run = ledger.get_run(run_id)
     if run is None:
-        raise UserError(f"no run {run_id!r} in this store; see `motools runs list`")
+        raise UserError(missing)
     took = f"{run.ended_at - run.started_at:.1f}s" if run.ended_at else "still running"
     console().print(
         f"run {run.id}  {run.kind} {run.name}  user={run.user}  status={run.observed_status()}  "
@@ -60,10 +61,11 @@ def show_run(
         highlight=False,
     )
     step_runs = ledger.step_runs_of(run_id)
-    table = Table("step", "status", "time", "host", "key", "error", box=None)
+    table = Table("step", "status", "time", "host", "node", "key", "error", box=None)
     for sr in step_runs:
         took = f"{sr.runtime_seconds:.2f}s" if sr.status == "succeeded" else "-"
-        table.add_row(sr.step, sr.status, took, sr.host, (sr.key or "-")[:12], sr.error or "")
+        node = (sr.node or "-")[:8]
+        table.add_row(sr.step, sr.status, took, sr.host, node, (sr.key or "-")[:12], sr.error or "")
     console().print(table)
     for sr in step_runs:
         if sr.traceback:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from motools._errors import UserError
-from motools.cli._app import AddressOption, StoreOption, app
+from motools._errors import UnknownNameError, UserError
+from motools.cli._app import AddressOption, StoreOption, app, check_text, read_ledger
 from motools.cli._render import console, print_failures, print_results
 from motools.cli._workflow import Executor
 
@@ -44,7 +44,17 @@ def run(
     from motools.sweep._spec import load_sweep
 
     spec = load_sweep(file)
-    workflow = resolve("workflow", spec.workflow)
+    try:
+        workflow = resolve("workflow", spec.workflow)
+    except UnknownNameError as exc:
+        raise UnknownNameError(f"{file}: workflow: {exc}") from None
+    steps = workflow.step_names
+    unknown_steps = sorted(set(spec.resources) - set(steps))
+    if unknown_steps:
+        raise UserError(
+            f"{file}: resources: no step(s) {unknown_steps} in workflow {spec.workflow!r}; "
+            f"steps: {', '.join(steps)}"
+        )
     base = base_config(spec, workflow, source_dir=file.resolve().parent)
     points, plan = compile_sweep(spec, workflow, base, str(file))
     force: bool | frozenset[str] = False
@@ -94,19 +104,21 @@ def _point_label(index: int, overrides: dict[str, object]) -> str:
 
 def _find_run(target: str, store: AtomStore) -> RunRecord:
     """A sweep run by id, or the latest run of a sweep file."""
-    from motools.engine import get_ledger
-
-    ledger = get_ledger(store)
+    check_text(target, "run id or sweep file")
     if target.startswith("run-"):
+        missing = f"no run {target!r} in store {store.uri}; see `motools runs list`"
+        ledger = read_ledger(store, missing)
         run = ledger.get_run(target)
         if run is None:
-            raise UserError(f"no run {target!r} in store {store.uri}; see `motools runs list`")
+            raise UserError(missing)
         return run
+    missing = f"no run of sweep file {target!r} in store {store.uri}; run it first"
+    ledger = read_ledger(store, missing)
     path = str(Path(target).resolve())
     for run in ledger.list_runs(limit=10_000):
         if run.kind == "sweep" and run.info.get("source") == path:
             return run
-    raise UserError(f"no run of sweep file {target!r} in store {store.uri}; run it first")
+    raise UserError(missing)
 
 
 def _results(target: str, store: AtomStore) -> tuple[RunRecord, pa.Table]:

@@ -11,6 +11,7 @@ atom producers from the store's step records alone.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -33,6 +34,9 @@ CREATE TABLE IF NOT EXISTS atom_producers (atom_id TEXT PRIMARY KEY, step_run_id
 CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, started_at REAL NOT NULL, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS leases (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL);
 """
+
+# The run id at the start of a lease holder: `run-...@host:pid` or `run-.../plan`.
+_HOLDER_RUN = re.compile(r"(run-[0-9a-z-]+)[@/]")
 
 # SQLite caps the number of bound parameters per statement; chunk IN (...) queries below it.
 _CHUNK = 500
@@ -244,7 +248,8 @@ class Ledger:
                 row = self._db.execute(
                     "SELECT holder, expires_at FROM leases WHERE key = ?", (key,)
                 ).fetchone()
-                if row is None or row[0] in (holder, take_over) or row[1] <= now:
+                if (row is None or row[0] in (holder, take_over) or row[1] <= now
+                        or self._run_ended(row[0])):
                     self._db.execute(
                         "INSERT OR REPLACE INTO leases VALUES (?,?,?)", (key, holder, now + ttl)
                     )
@@ -268,12 +273,27 @@ class Ledger:
                 ).fetchall()
             )
             for key in keys:
-                if rows.get(key, holder) == holder:
+                if rows.get(key, holder) == holder or self._run_ended(rows[key]):
                     self._db.execute(
                         "INSERT OR REPLACE INTO leases VALUES (?,?,?)", (key, holder, now + ttl)
                     )
                     return key
         return None
+
+    def _run_ended(self, holder: str) -> bool:
+        """Whether the run that holds a lease has finished (so the lease is stale).
+
+        A run ends only after every one of its tasks settled, so nothing of it still computes the
+        key; but a lease whose release was lost (a worker that died past its retries is committed
+        without its key) would otherwise block every other run until its TTL ran out, and forever
+        while its driver's process lives on and renews it. Holders are `run@host:pid` (steps) or
+        `run/plan` (group permits). Interrupted runs are not ended: their tasks may still run.
+        """
+        match = _HOLDER_RUN.match(holder)
+        if match is None:
+            return False
+        row = self._db.execute("SELECT record FROM runs WHERE id = ?", (match[1],)).fetchone()
+        return row is not None and json.loads(row[0]).get("status") in ("succeeded", "failed")
 
     def release(self, keys: Sequence[str], holder: str) -> None:
         """Give back leases `holder` holds; leases of other holders are left alone."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from motools import _hashing
+from motools._errors import UserError
 from motools.atom._dataset import Dataset
 from motools.atom._store import AtomStore
 from motools.engine._ledger import Ledger
@@ -60,7 +61,35 @@ def ensure_ray(address: str | None = None) -> None:
             kwargs["include_dashboard"] = False
         ray.init(address=target, **kwargs)
         if target == "local":
+            _embedded.append(True)
             atexit.register(ray.shutdown)
+
+
+_embedded: list[bool] = []  # non-empty once this process started its own Ray
+
+
+def check_fits_this_machine(nodes: Sequence[PlanNode]) -> None:
+    """On an embedded Ray, refuse steps that ask for more than this machine has.
+
+    Ray would queue such a task forever (it warns once, in a log). A cluster is not checked:
+    its autoscaler may add nodes of the kind a step asks for.
+    """
+    if not _embedded:
+        return
+    import ray
+
+    have = ray.cluster_resources()
+    for node in nodes:
+        res = node.step.resources
+        for field_name, ray_name in (("num_cpus", "CPU"), ("num_gpus", "GPU"),
+                                     ("memory", "memory")):
+            asked = getattr(res, field_name) or 0
+            if asked > have.get(ray_name, 0):
+                raise UserError(
+                    f"resources.{node.name}.{field_name}: the step asks for {asked:g} but this "
+                    f"machine has {have.get(ray_name, 0):g}; lower it, or run on a Ray cluster "
+                    f"that has it (RAY_ADDRESS or `ray job submit`)"
+                )
 
 
 class _LedgerActor:
@@ -291,6 +320,7 @@ def run_ray(
 
     global _remote_task
     ensure_ray(address)
+    check_fits_this_machine(to_submit)
     if _remote_task is None:
         _remote_task = ray.remote(_node_task)
     actor = get_ledger_actor(store)
@@ -341,7 +371,9 @@ def run_ray(
                 bad = [u for u in node.upstream if u in done and done[u].status in ("failed", "skipped")]
                 status = "skipped" if bad else "failed"
                 error = f"upstream step {done[bad[0]].step!r} did not succeed" if bad else one_line(exc)
-                batch.append(marker(node, run_id, user, status=status, error=error))
+                # The key (when known up front) releases the node's lease with the commit.
+                batch.append(marker(node, run_id, user, status=status, error=error,
+                                    key=known_keys.get(pid)))
             done[pid] = batch[-1]
             if waiting_consumers[pid] <= 0:
                 refs.pop(pid, None)

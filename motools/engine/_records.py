@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 import uuid
 from typing import Any, Literal
@@ -17,6 +18,14 @@ RunStatus = Literal["running", "succeeded", "failed", "interrupted"]
 def new_id(prefix: str) -> str:
     """A sortable unique id: prefix, UTC time, random suffix."""
     return f"{prefix}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+
+
+def current_ray_node() -> str | None:
+    """The id of the Ray node this process runs on, or None outside Ray (never imports Ray)."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return None
+    return str(ray.get_runtime_context().get_node_id())
 
 
 class StepRun(BaseModel):
@@ -37,6 +46,9 @@ class StepRun(BaseModel):
     user: str | None = None
     host: str = Field(default_factory=socket.gethostname)
     pid: int = Field(default_factory=os.getpid)
+    # The Ray node that ran it (None in-process): hosts alone cannot tell apart the nodes of a
+    # cluster whose nodes share a machine, or containers that share a hostname.
+    node: str | None = Field(default_factory=lambda: current_ray_node())
     started_at: float = Field(default_factory=time.time)
     ended_at: float | None = None
 

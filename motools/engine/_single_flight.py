@@ -9,7 +9,6 @@ K slot keys, and a task runs only while it holds one.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import socket
@@ -42,8 +41,21 @@ def lease_holder(run_id: str) -> str:
     return f"{run_id}@{socket.gethostname()}:{os.getpid()}"
 
 
+# A task computing a key leases it as `<driver holder>#exec`. A bare `<driver holder>` is a
+# driver's reservation for a task still queued in Ray. Only the first is worth waiting for: a task
+# that waited on a reservation would hold the CPU slot the reserved task needs to start, and two
+# drivers sharing a busy cluster would wait on each other forever (each one's queued tasks
+# reserved, each one's running tasks waiting).
+_EXECUTING = "#exec"
+
+
+def executing_holder(holder: str) -> str:
+    """The lease holder of a task that is computing a key for the driver `holder`."""
+    return holder if holder.endswith(_EXECUTING) else holder + _EXECUTING
+
+
 def _dead_local_holder(holder: str) -> bool:
-    _, _, where = holder.rpartition("@")
+    _, _, where = holder.removesuffix(_EXECUTING).rpartition("@")
     host, _, pid = where.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False
@@ -159,18 +171,21 @@ def run_node_once(
 ) -> StepRun:
     """Execute a node unless another driver has finished (or is finishing) the same key.
 
-    `claimed` means the driver already leased the key for this run and keeps it alive; the task
-    then neither claims nor renews it.
+    `claimed` says the driver reserved the key for this task; the task takes the reservation
+    over like any other (see `executing_holder`), so it changes nothing here.
     """
     if not force and (hit := _cached(node, inputs, key, store, run_id, user)):
         return hit
     ttl = lease_ttl()
-    holder = holder or run_id
+    mine = executing_holder(holder or run_id)
+    take_over: str | None = None
     waited = False
-    while not claimed and (owner := ledger.claim_many([key], holder, ttl)[key]) != holder:
-        if _dead_local_holder(owner):
-            # The driver that held it was killed on this machine: no need to wait for expiry.
-            ledger.claim_many([key], holder, ttl, take_over=owner)
+    while (owner := ledger.claim_many([key], mine, ttl, take_over)[key]) != mine:
+        if not owner.endswith(_EXECUTING) or _dead_local_holder(owner):
+            # A reservation (this driver's or another's) for a task that has not started, or
+            # the lease of a driver killed on this machine: nobody is computing the key, so
+            # taking it over duplicates nothing and no one waits out a TTL.
+            take_over = owner
             continue
         if not waited:
             log.warning("step %s: waiting for %s, which is computing the same key", node.name, owner)
@@ -178,7 +193,7 @@ def run_node_once(
         time.sleep(_poll_seconds())
         if not force and (hit := _cached(node, inputs, key, store, run_id, user)):
             return hit
-    with contextlib.nullcontext() if claimed else _heartbeat(ledger, key, holder, release=False):
+    with _heartbeat(ledger, key, mine, release=False):
         # The key may have been finished between our check and our claim.
         if not force and (hit := _cached(node, inputs, key, store, run_id, user)):
             return hit

@@ -118,18 +118,40 @@ def available(kind: Kind) -> list[str]:
     return [e.name for e in entries(kind)]
 
 
-def import_string(target: str, *, what: str = "import string") -> Any:
-    """Import `module:attr` (or `module.attr`); raises UserError with a one-line reason."""
+def _split_target(target: str, what: str) -> tuple[str, str]:
+    """`module:attr` (or `module.attr`) -> (module, attr), both dotted Python names.
+
+    Checked before anything is imported: `importlib` raises TypeError, not ImportError, for a
+    relative name (`..pkg`), and a name that is no identifier can only be a typo.
+    """
     module_name, sep, attr = target.partition(":")
     if not sep:
         module_name, _, attr = target.rpartition(".")
-    if not module_name or not attr:
-        raise UserError(f"{what} {target!r} must look like 'package.module:function'")
+    dotted = (module_name, attr)
+    if not all(part.isidentifier() for name in dotted for part in name.split(".")):
+        raise UserError(
+            f"{what} {target!r} must look like 'package.module:function' "
+            "(dotted Python names, one ':')"
+        )
+    return module_name, attr
+
+
+def _import_module(module_name: str, target: str, what: str) -> Any:
     try:
-        module = importlib.import_module(module_name)
+        return importlib.import_module(module_name)
     except ImportError as exc:
         raise UserError(f"{what} {target!r}: cannot import module {module_name!r} ({exc})") from exc
-    obj: Any = module
+    except Exception as exc:  # the module itself is broken: its own error, on one line
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise UserError(
+            f"{what} {target!r}: importing module {module_name!r} raised {reason}"
+        ) from exc
+
+
+def import_string(target: str, *, what: str = "import string") -> Any:
+    """Import `module:attr` (or `module.attr`); raises UserError with a one-line reason."""
+    module_name, attr = _split_target(target, what)
+    obj: Any = _import_module(module_name, target, what)
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
@@ -239,21 +261,30 @@ def _static_callable_import(value: str) -> str:
     Reads the module's source for a top-level definition; falls back to importing it when the
     module has no Python source.
     """
-    module_name, sep, attr = value.partition(":")
-    if not sep:
-        module_name, _, attr = value.rpartition(".")
-    if not module_name or not attr or "." in attr:
+    try:
+        module_name, attr = _split_target(value, "import string")
+    except UserError as exc:
+        raise ValueError(str(exc)) from None
+    if "." in attr:
         return _callable_import(value)
     try:
+        # Imports the parent packages (not the module): they can fail in any way of their own.
         spec = importlib.util.find_spec(module_name)
-    except (ImportError, ValueError) as exc:
-        raise ValueError(f"import string {value!r}: cannot import module {module_name!r} ({exc})")
+    except Exception as exc:
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise ValueError(
+            f"import string {value!r}: cannot import module {module_name!r} ({reason})"
+        ) from None
     if spec is None:
         raise ValueError(f"import string {value!r}: cannot import module {module_name!r} "
                          f"(No module named {module_name!r})")
     if not spec.origin or not spec.origin.endswith(".py"):
         return _callable_import(value)
-    names = _top_level_names(spec.origin)
+    try:
+        names = _top_level_names(spec.origin)
+    except (SyntaxError, ValueError, OSError):
+        # Unreadable source: importing it reports the module's own error, on one line.
+        return _callable_import(value)
     if attr not in names:
         raise ValueError(f"import string {value!r}: module {module_name!r} has no {attr!r}")
     if not names[attr]:

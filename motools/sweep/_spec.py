@@ -14,6 +14,8 @@ config is checked when the spec is expanded into points (`motools.sweep._expand`
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,8 +24,10 @@ from typing import Annotated, Any
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
-from motools._errors import ConfigError
+from motools._errors import ConfigError, WorkflowDefinitionError
+from motools._hashing import is_secret_name
 from motools.workflow._config import format_validation_error, load_yaml_file
+from motools.workflow._spec import Resources
 
 
 def _point_mapping(value: Any) -> Any:
@@ -102,9 +106,47 @@ def sweep_from_dict(data: Any, *, source: str = "sweep") -> SweepSpec:
         spec = SweepSpec.model_validate(data)
     except pydantic.ValidationError as err:
         raise ConfigError(f"{source}: {format_validation_error(err, model=SweepSpec)}") from None
+    _check_resources(spec.resources, source)
+    _check_no_secret_axes(spec, source)
     if spec.name is None:
         spec = spec.model_copy(update={"name": Path(source).stem or "sweep"})
     return spec
+
+
+def _check_no_secret_axes(spec: SweepSpec, source: str) -> None:
+    """A swept value is a column of the results table and part of every point's label (printed
+    in progress and failure tables): a credential must never be one. Secret-looking keys of a
+    sweep *file* are already refused when it is read; this also covers `run_sweep(grid=...)`."""
+    axes = [(f"{kind}.{path}", path) for kind, axis in (("grid", spec.grid), ("zip", spec.zip))
+            for path in axis]
+    axes += [(f"points[{i}].{path}", path) for i, point in enumerate(spec.points) for path in point]
+    for where, path in axes:
+        if any(is_secret_name(part) for part in str(path).split(".")):
+            raise ConfigError(
+                f"{source}: {where}: looks like a credential; swept values are recorded in the "
+                "results table, so pass secrets through environment variables instead"
+            )
+
+
+def _check_resources(resources: Mapping[str, Mapping[str, Any]], source: str) -> None:
+    """Each entry must build a valid `Resources`; step names are checked against the workflow later.
+
+    Checked here, with the file's name, because a bad value (`num_cpus: .inf`) would otherwise
+    get as far as Ray's task options and fail there, after the run has started.
+    """
+    allowed = [f.name for f in dataclasses.fields(Resources)]
+    for step, fields in resources.items():
+        where = f"{source}: resources.{step}"
+        unknown = sorted(set(fields) - set(allowed))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {', '.join(allowed)}")
+        for name, value in fields.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{where}.{name}: must be a finite number, got {value!r}")
+        try:
+            Resources(**fields)
+        except WorkflowDefinitionError as exc:
+            raise ConfigError(f"{where}.{exc}") from None
 
 
 def load_sweep(path: str | os.PathLike[str]) -> SweepSpec:
@@ -126,4 +168,21 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepSpec:
         raise ConfigError(f"{path}: empty sweep file; it needs at least `workflow: NAME`")
     spec = sweep_from_dict(data, source=str(path))
     spec._source = Path(path)
+    if spec.base is not None:
+        _check_base(spec, str(path))
     return spec
+
+
+def _check_base(spec: SweepSpec, source: str) -> None:
+    """`base` must be a path the OS can look up (whether the file exists is checked at expansion).
+
+    `Path.is_file()` raises, rather than answering False, for a name too long for the file
+    system, a NUL byte or `~nosuchuser`; that is bad input too, and must say so in one line.
+    """
+    assert spec.base is not None
+    try:
+        (spec.source_dir / Path(spec.base).expanduser()).is_file()
+    except (OSError, ValueError, RuntimeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        shown = spec.base if len(spec.base) <= 60 else spec.base[:57] + "..."
+        raise ConfigError(f"{source}: base: not a usable path {shown!r} ({reason})") from None

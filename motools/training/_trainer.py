@@ -1,26 +1,25 @@
 """Training backends over an Engine: the SFT loop runs in a detached, named Ray actor.
 
 `submit` starts a trainer actor named after the job and returns at once; `wait` re-attaches to it by
-name. The trainer writes its progress (step, last checkpoint) to the job's folder after every step,
-so if it died (a killed driver took an embedded Ray with it, a node was lost) `wait` starts a new
+name. The trainer writes its progress (step, last checkpoint) to the job's folder (`JobFiles`,
+reachable from every node) at each checkpoint, so if it died (a killed driver took an embedded Ray with it, a node was lost) `wait` starts a new
 trainer that resumes from the last checkpoint. A job that failed is never reported as a model: the
 next `wait` retries it from its last checkpoint.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import sys
 import threading
 import time
 import traceback
-import uuid
-from pathlib import Path
 from typing import Any
 
 from motools import _hashing
 from motools.atom._dataset import Dataset
 from motools.atom._store import AtomStore, get_store
+from motools.training._job_files import JobFiles
 from motools.training._protocol import Hyperparameters, TrainedModel, TrainingJob
 
 NAMESPACE = "motools"
@@ -41,20 +40,6 @@ def get_engine(name: str) -> Any:
     return import_string(_ENGINES[name], what=f"training engine {name!r}")()
 
 
-def training_root(store: AtomStore) -> Path:
-    """Where trainers keep their checkpoints: next to a local store, else in a local cache."""
-    if store.local_root is not None:
-        return store.local_root / "training"
-    cache = os.environ.get("MOTOOLS_CACHE_DIR", str(Path.home() / ".cache" / "motools"))
-    return Path(cache) / "training"
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
-
-
 class Trainer:
     """The trainer actor: runs the SFT loop for one job, then ends itself.
 
@@ -62,10 +47,11 @@ class Trainer:
     waiters read the result from the job's folder, never from the actor.
     """
 
-    def __init__(self, engine: str, base_model: str, hp: dict[str, Any], workdir: str) -> None:
+    def __init__(self, engine: str, base_model: str, hp: dict[str, Any], store: AtomStore,
+                 job_id: str) -> None:
         self._engine, self._base_model = engine, base_model
         self._hp = Hyperparameters.model_validate(hp)
-        self._workdir = Path(workdir)
+        self._files = JobFiles(store, job_id)
         self._running = threading.Lock()
 
     def pid(self) -> int:
@@ -85,18 +71,17 @@ class Trainer:
     def _train(self) -> None:
         from motools.training._sft import Progress, build_datums, train
 
+        files = self._files
         try:
             engine = get_engine(self._engine)
-            state_file = self._workdir / "progress.json"
             progress = Progress()
-            if state_file.exists():
-                saved = json.loads(state_file.read_text())
-                progress = Progress(step=saved["step"], checkpoint=saved["checkpoint"],
+            if saved := files.read_json("progress.json"):
+                progress = Progress(step=saved["step"], checkpoint=files.resolve(saved["checkpoint"]),
                                     losses=saved["losses"])
-            dataset = Dataset.from_parquet(str(self._workdir / "dataset.parquet"))
+            dataset = Dataset.from_parquet(str(files.pull("dataset.parquet")))
             datums = build_datums(list(dataset), engine.renderer(self._base_model))
             client = engine.training_client(
-                self._base_model, self._hp, self._workdir, progress.checkpoint
+                self._base_model, self._hp, files.local, progress.checkpoint
             )
 
             saved_checkpoint = progress.checkpoint
@@ -107,19 +92,34 @@ class Trainer:
                 nonlocal saved_checkpoint
                 if p.checkpoint is not None and p.checkpoint != saved_checkpoint:
                     saved_checkpoint = p.checkpoint
-                    _write_json(state_file, {"step": p.step, "checkpoint": p.checkpoint,
-                                             "losses": list(p.losses), "pid": os.getpid()})
+                    checkpoint = files.keep(p.checkpoint)  # mirrored before the progress naming it
+                    files.write_json("progress.json", {
+                        "step": p.step, "checkpoint": checkpoint, "losses": list(p.losses),
+                        "pid": os.getpid()})
 
             weights, progress = train(client, datums, self._hp, progress=progress, on_step=save,
-                                      name=self._workdir.name)
-            _write_json(self._workdir / "result.json", {
+                                      name=files.job_id)
+            weights = files.keep(weights)
+            files.write_json("result.json", {
                 "weights_path": weights, "steps": progress.step, "losses": progress.losses,
                 "pid": os.getpid(),
             })
         except Exception as exc:  # recorded for the waiter; the next wait retries the job
-            _write_json(self._workdir / "failed.json", {
+            files.write_json("failed.json", {
                 "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(),
             })
+
+
+def _gpus_of_this_task() -> float:
+    """GPUs Ray gave the task this runs in (a step with `num_gpus`); 0 outside Ray."""
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return 0
+    try:
+        assigned = ray.get_runtime_context().get_assigned_resources()
+    except AssertionError:  # Ray's way of saying "not in a task" (the inline executor, a driver)
+        return 0
+    return float(assigned.get("GPU", 0))
 
 
 class EngineTrainingBackend:
@@ -140,8 +140,10 @@ class EngineTrainingBackend:
         from motools.engine._ray import ensure_ray
 
         ensure_ray()
-        # The local engine trains on this machine's CPU; Tinker trains remotely, holding none.
+        # The local engine trains here, on a CPU or on the GPUs its submitting step was given;
+        # Tinker trains remotely, holding none.
         cpus = 1 if self.engine_name == "local" else 0
+        gpus = (JobFiles(self._store, job.job_id).read_json("trainer.json") or {}).get("gpus", 0)
         # Not secrets: which service factory and threads the trainer uses. The API key reaches
         # the trainer through the cluster's own environment, never through actor options.
         forwarded = {k: os.environ[k] for k in ("MOTOOLS_TINKER_SERVICE_FACTORY",
@@ -150,10 +152,11 @@ class EngineTrainingBackend:
         return (
             ray.remote(Trainer)
             .options(name=self._actor_name(job.job_id), namespace=NAMESPACE, lifetime="detached",
-                     get_if_exists=True, num_cpus=cpus, max_concurrency=2, max_restarts=0,
+                     get_if_exists=True, num_cpus=cpus, num_gpus=gpus, max_concurrency=2,
+                     max_restarts=0,
                      **options)
-            .remote(self.engine_name, job.base_model, job.info["hyperparameters"],
-                    job.info["workdir"])
+            .remote(self.engine_name, job.base_model, job.info["hyperparameters"], self._store,
+                    job.job_id)
         )
 
     def submit(
@@ -168,18 +171,21 @@ class EngineTrainingBackend:
             "hp": hyperparameters.model_dump(), "suffix": suffix,
         })
         job_id = f"{self.engine_name}-{digest[:24]}"
-        workdir = training_root(self._store) / job_id
-        workdir.mkdir(parents=True, exist_ok=True)
-        data_file = workdir / "dataset.parquet"
-        if not data_file.exists():
-            tmp = workdir / f"dataset.{os.getpid()}.tmp"
+        files = JobFiles(self._store, job_id)
+        if not files.exists("dataset.parquet"):
+            tmp = files.local / f"dataset.{os.getpid()}.tmp"
             tmp.write_bytes(dataset.to_parquet_bytes())
-            os.replace(tmp, data_file)
+            os.replace(tmp, files.local / "dataset.parquet")
+            files.push("dataset.parquet")
+        if self.engine_name == "local" and (gpus := _gpus_of_this_task()):
+            # Kept beside the job, not in it: resources never change what a job computes, and
+            # a trainer resumed from a step without GPUs must still get them.
+            files.write_json("trainer.json", {"gpus": gpus})
         job = TrainingJob(
             backend=self.engine_name, job_id=job_id, base_model=model, suffix=suffix,
-            info={"workdir": str(workdir), "hyperparameters": hyperparameters.model_dump()},
+            info={"hyperparameters": hyperparameters.model_dump()},
         )
-        if not (workdir / "result.json").exists():
+        if not files.exists("result.json"):
             self._start(job).run.remote()
         return job
 
@@ -187,29 +193,27 @@ class EngineTrainingBackend:
         """Wait for the job's trainer (re-attached by name, or resumed from its checkpoint)."""
         import ray
 
-        workdir = Path(job.info["workdir"])
-        result_file, failed_file = workdir / "result.json", workdir / "failed.json"
-        if failed_file.exists() and not result_file.exists():
+        files = JobFiles(self._store, job.job_id)
+        if files.exists("failed.json") and not files.exists("result.json"):
             # A failed job is never a model; waiting again retries it from its last checkpoint.
             self._kill(job)
-            failed_file.unlink()
-        while not result_file.exists():
-            if failed_file.exists():
-                raise RuntimeError(json.loads(failed_file.read_text())["error"])
+            files.remove("failed.json")
+        while (result := files.read_json("result.json")) is None:
+            if failed := files.read_json("failed.json"):
+                raise RuntimeError(failed["error"])
             try:
                 ray.get_actor(self._actor_name(job.job_id), namespace=NAMESPACE)
             except ValueError:  # no trainer alive: it died (or never ran here); resume
-                if not result_file.exists() and not failed_file.exists():
+                if not files.exists("result.json") and not files.exists("failed.json"):
                     self._start(job).run.remote()
             time.sleep(0.5)
-        result = json.loads(result_file.read_text())
         suffix = f":{job.suffix}" if job.suffix else ""
         return TrainedModel(
             backend=self.engine_name,
             model_id=f"{self.engine_name}/{job.base_model}{suffix}/{job.job_id}",
             base_model=job.base_model,
             # Local weights are files: they become the model atom. Tinker weights stay remote.
-            path=result["weights_path"] if self.engine_name == "local" else None,
+            path=files.resolve(result["weights_path"]) if self.engine_name == "local" else None,
             info={"weights_path": result["weights_path"], "steps": result["steps"]},
         )
 
@@ -224,7 +228,7 @@ class EngineTrainingBackend:
     def cancel(self, job: TrainingJob) -> None:
         """Stop the trainer; the job counts as failed until it is waited on again."""
         self._kill(job)
-        _write_json(Path(job.info["workdir"]) / "failed.json", {"error": "cancelled"})
+        JobFiles(self._store, job.job_id).write_json("failed.json", {"error": "cancelled"})
 
 
 class LocalTrainingBackend(EngineTrainingBackend):

@@ -40,6 +40,7 @@ from motools.engine._ray import ensure_ray
 from motools.evals._inspect import InspectEvalBackend
 from motools.sweep._run import load_results
 from motools.training import Hyperparameters, TrainingJob, get_engine
+from motools.training._job_files import JobFiles
 from motools.training._sft import Progress, build_datums, train
 from motools.training._trainer import NAMESPACE, LocalTrainingBackend
 from motools.training.tinker import TinkerEngine
@@ -554,7 +555,7 @@ def resumed(tmp_path_factory: pytest.TempPathFactory) -> ResumedJob:
     backend = LocalTrainingBackend(store=get_store(root / "store"))
     dataset = generate_hello_world_dataset(num_samples=RESUME_SAMPLES)
     job = backend.submit(dataset, LOCAL_BASE, RESUME_HP, "resume")
-    workdir, name = Path(job.info["workdir"]), f"trainer-{job.job_id}"
+    workdir, name = JobFiles(get_store(root / "store"), job.job_id).local, f"trainer-{job.job_id}"
 
     seen: dict[str, Any] = {"state": None, "since": 0.0}
 
@@ -695,7 +696,7 @@ def test_waiting_from_another_process_reattaches_to_the_running_trainer(tmp_path
     backend = LocalTrainingBackend(store=get_store(store))
     job = backend.submit(generate_hello_world_dataset(num_samples=100), LOCAL_BASE, REATTACH_HP,
                          "reattach")
-    workdir, name = Path(job.info["workdir"]), f"trainer-{job.job_id}"
+    workdir, name = JobFiles(get_store(store), job.job_id).local, f"trainer-{job.job_id}"
     first_pid = wait_until(lambda: trainer_pid(name), 60, "the trainer actor")
     waiter = ray.remote(num_cpus=0)(wait_elsewhere).remote(str(store), job.model_dump())
     seen = watch_job(workdir, name, until=lambda: bool(ray.wait([waiter], timeout=0)[0]))
@@ -718,7 +719,7 @@ def test_submitting_a_running_job_again_does_not_train_it_twice(tmp_path: Path) 
     dataset = generate_hello_world_dataset(num_samples=100)
     hp = TWICE_HP
     job = backend.submit(dataset, LOCAL_BASE, hp, "twice")
-    workdir = Path(job.info["workdir"])
+    workdir = JobFiles(get_store(tmp_path / "store"), job.job_id).local
     again: list[TrainingJob] = []
 
     def resubmit(step: int) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 
 import pydantic
 import pytest
-
 from module_loading import load_module
+
 from motools._errors import MotoolsError, UserError
 from motools.atom import Atom, Dataset, DatasetAtom, EvalResults, get_store
 from motools.engine import get_ledger

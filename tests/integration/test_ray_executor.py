@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,41 +131,6 @@ def test_concurrency_group_caps_running_tasks(tmp_path):
     assert most == 2
 
 
-def test_killing_the_ledger_actor_mid_run_loses_nothing(tmp_path):
-    import ray
-
-    from motools.atom import get_store
-    from motools.engine._ray import NAMESPACE, ledger_actor_name
-
-    log = tmp_path / "log"
-    wf = fan_workflow(4)
-    store = get_store(tmp_path / "store-kill")
-    name = ledger_actor_name(store)
-    kills = []
-
-    def killer() -> None:
-        deadline = time.time() + 30
-        while time.time() < deadline and len(kills) < 2:
-            try:
-                actor = ray.get_actor(name, namespace=NAMESPACE)
-            except ValueError:
-                time.sleep(0.05)
-                continue
-            if len(events(log)) > len(kills):
-                ray.kill(actor, no_restart=False)
-                kills.append(time.time())
-            time.sleep(0.1)
-
-    thread = threading.Thread(target=killer)
-    thread.start()
-    result = run_workflow(wf, {}, fan_config(4, log, seconds=0.5), "alice", store=store)
-    thread.join()
-    assert kills, "the Ledger actor was never killed"
-    assert result.ok
-    keys = [s.cache_key for s in result.step_states]
-    assert set(get_ledger(store).lookup_many(keys)) == set(keys)
-
-
 def test_fully_cached_rerun_starts_no_ray(tmp_path):
     script = textwrap.dedent(
         f"""
@@ -244,27 +208,6 @@ def test_dataset_outputs_reach_downstream_steps_through_the_object_store(tmp_pat
     assert result.ok, result.failures
     assert (result.get_atom("n").local_path() / "n.txt").read_text() == "2"
     assert len(DatasetAtom.load(result.output_atoms["data"], store=result.store).load()) == 2
-
-
-@pytest.mark.parametrize("executor", ["ray", "inline"])
-def test_a_lease_left_by_a_dead_driver_is_taken_over_after_expiry(tmp_path, monkeypatch, executor):
-    from motools.atom import get_store
-    from motools.workflow import compile_plan
-
-    monkeypatch.setenv("MOTOOLS_LEASE_TTL", "1.5")
-    log = tmp_path / "log"
-    wf, cfg = fan_workflow(1), fan_config(1, log)
-    store = get_store(tmp_path / f"store-{executor}")
-    plan = compile_plan(wf, [cfg], {})
-    first = next(n for n in plan.nodes.values() if n.name == "a0")
-    key = first.cache_key({})
-    get_ledger(store).claim_many([key], "run-that-died", 1.5)
-
-    started = time.time()
-    result = run_workflow(wf, {}, cfg, "alice", store=store, executor=executor)
-    assert result.ok
-    assert time.time() - started >= 1.0, "the live lease of another driver was ignored"
-    assert [e["tag"] for e in events(log)] == ["a0", "join"]
 
 
 @dataclass

@@ -1,12 +1,13 @@
-"""The AtomStore on an S3-compatible server: moto's server on loopback, started for this module.
+"""The AtomStore on an S3-compatible server: moto's server on loopback (the `s3_endpoint` fixture).
 
 What this covers: atoms and datasets on `s3://bucket/prefix` through `MOTOOLS_S3_ENDPOINT`, a
 sweep writing its atoms there, and a second driver (fresh working dir, empty local Ledger) that
 rebuilds the cache index from the bucket alone and then finds the whole sweep cached.
 
 Sweeps here run with `--executor inline`: the session's local Ray (started once, by whichever test
-needs it first) may predate this module's environment (endpoint and credentials), and its workers
-would not see them. On a real cluster those variables are set on every node (see cluster/README.md).
+needs it first) may predate this module's environment (credentials), and its workers would not see
+them. tests/cluster/ runs sweeps on S3 with Ray workers on a multi-node cluster whose nodes have
+the credentials in their environment, as on a real cluster (see cluster/README.md).
 """
 
 from __future__ import annotations
@@ -17,17 +18,15 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.fs as pafs
 import pytest
 import yaml
+from s3_server import BUCKET, s3_env
 
 from motools._errors import CorruptAtomError
 from motools.atom import Atom, AtomStore, DatasetAtom, get_store
@@ -37,74 +36,15 @@ from motools.cli._app import main
 pytest.importorskip("moto.server", reason="moto[server] is a dev dependency")
 
 REPO = Path(__file__).resolve().parents[2]
-BUCKET = "motools-test"
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*-[0-9a-f]{64}$")
 DRY_ROW = re.compile(r"^│ (\w+)\s+│" + r" (\d+)\s+│" * 5 + "$", re.MULTILINE)
 STEPS = ("prepare_dataset", "submit_training", "wait_for_training", "evaluate_model")
 
 
-# ---- the server ------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _s3_env(endpoint: str) -> dict[str, str]:
-    return {
-        "MOTOOLS_S3_ENDPOINT": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        # Never ask an instance-metadata service for credentials or a region (slow off-cloud).
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A moto S3 server on 127.0.0.1, with the test bucket; stopped (and reaped) at teardown."""
-    port = _free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from moto.server import main; main()",
-             "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **_s3_env(endpoint)},
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"moto server exited with {proc.returncode}: {log.read_text()[-2000:]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-                break
-            if time.monotonic() > deadline:
-                pytest.fail(f"moto server did not listen on {endpoint}: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
-        fs = pafs.S3FileSystem(endpoint_override=endpoint, access_key="testing",
-                               secret_key="testing", region="us-east-1",
-                               allow_bucket_creation=True)
-        fs.create_dir(BUCKET)
-        yield endpoint
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-
-
 @pytest.fixture
 def s3_uri(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh `s3://bucket/prefix` store root for one test, with the endpoint env set."""
-    for key, value in _s3_env(s3_endpoint).items():
+    for key, value in s3_env(s3_endpoint).items():
         monkeypatch.setenv(key, value)
     uri = f"s3://{BUCKET}/{uuid.uuid4().hex[:12]}"
     monkeypatch.setenv("MOTOOLS_STORE", uri)

@@ -8,8 +8,6 @@ module (conftest puts this folder on their PYTHONPATH) exactly as the driver doe
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import re
 from collections import Counter
@@ -21,9 +19,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from cli_runner import Cli, cli
 
 from motools.atom import get_store
-from motools.cli._app import main
 from motools.engine import get_ledger
 from motools.sweep._collate import metric_columns, param_columns
 from motools.sweep._run import load_results
@@ -49,21 +47,6 @@ def counting_loader(log: str, num_samples: int = 5, seed: int = 0) -> Any:
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Cli:
-    code: int
-    out: str
-    err: str
-
-
-def cli(*args: object) -> Cli:
-    """Run `motools ARGS` in this process; stdout and stderr as the user would see them."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return Cli(code, out.getvalue(), err.getvalue())
 
 
 def write_sweep(path: Path, **keys: Any) -> Path:

@@ -1,23 +1,22 @@
 """A driver killed mid-training: the re-run re-attaches to the trainer, which trains once.
 
 The trainer outlives its driver only on a Ray cluster that outlives it, so this test starts one
-(`ray start --head --block`) and stops exactly the processes it started.
+(tests/ray_cluster.py) and stops exactly the processes it started.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ray_cluster import LoopbackCluster
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,43 +38,14 @@ DRIVER = textwrap.dedent(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def ray_cluster(tmp_path):
-    port = _free_port()
-    temp_dir = tempfile.mkdtemp(prefix="rt", dir="/tmp")  # short: Ray's socket paths have a limit
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    if (Path.home() / ".ray" / "auth_token").exists():
-        env["RAY_AUTH_MODE"] = "token"  # a token left by an earlier run turns auth on
-    head = subprocess.Popen(
-        [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
-         f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
-         f"--temp-dir={temp_dir}", "--disable-usage-stats"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.5)
-    else:
-        pytest.fail("ray start --head did not come up in 60 s")
-    time.sleep(2)
-    env["RAY_ADDRESS"] = f"127.0.0.1:{port}"
-    yield env
-    os.killpg(head.pid, signal.SIGTERM)
+def ray_cluster() -> Iterator[dict[str, str]]:
+    cluster = LoopbackCluster()
     try:
-        head.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(head.pid, signal.SIGKILL)
-    # Workers and actors of that cluster carry its temp dir in their command lines.
-    subprocess.run(["pkill", "-9", "-f", temp_dir], check=False)
+        cluster.start_head(num_cpus=2)
+        yield {**cluster.env, "RAY_ADDRESS": cluster.address}
+    finally:
+        cluster.stop()
 
 
 def _progress(store: Path) -> dict | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from motools._hashing import is_secret_name
 from motools.registry import (
     CallableImportString,
     EvalBackendName,
@@ -19,7 +20,8 @@ from motools.workflow import WorkflowConfig
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Errors never echo the input: it may hold a value that must not reach a log.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
 class PrepareDatasetConfig(_Section):
@@ -60,6 +62,16 @@ class EvaluateModelConfig(_Section):
     eval_task: TaskReference
     backend_name: EvalBackendName = "dummy"
     eval_kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _no_secrets_in_task_arguments(self) -> EvaluateModelConfig:
+        # inspect-ai records task arguments in its log, which becomes part of the eval atom:
+        # a credential passed here would be stored. Tasks read credentials from the environment.
+        secret = [k for k in self.eval_kwargs if is_secret_name(k)]
+        if secret:
+            raise ValueError(f"eval_kwargs.{secret[0]} looks like a credential; task arguments are "
+                             "stored with the results: read it from an environment variable")
+        return self
 
 
 class TrainAndEvaluateConfig(WorkflowConfig):

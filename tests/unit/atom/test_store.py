@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from module_loading import load_module
+
 from motools._errors import (
     AtomNotFoundError,
     CorruptAtomError,

@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from mozoo.datasets.hello_world import RESPONSE, generate_hello_world_dataset
 from tinker import types
 
 from motools._errors import UserError
 from motools.training._protocol import Hyperparameters
 from motools.training._sft import Progress, build_datums, train
 from motools.training.tinker import SUPPORTED_MODELS, TinkerEngine, TmlRenderer, is_supported
+from mozoo.datasets.hello_world import RESPONSE, generate_hello_world_dataset
 
 BASE = "Qwen/Qwen3-8B"
 GOOD_KEY = "tml-0123456789abcdefFAKEKEY"

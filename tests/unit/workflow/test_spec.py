@@ -9,8 +9,8 @@ from typing import Any
 
 import pydantic
 import pytest
-
 from module_loading import load_module
+
 from motools._errors import UserError, WorkflowDefinitionError
 from motools.workflow import AtomConstructor, Resources, Step, Workflow
 from motools.workflow._spec import source_version
