@@ -17,11 +17,11 @@ from bad_input import (
     assert_rejected,
     bad_configs,
     bad_documents,
-    cli,
     dump,
     good_config,
     nested,
 )
+from cli_runner import cli
 from hypothesis import given
 
 COMMANDS = {

@@ -8,7 +8,8 @@ store does not hold is bad input too. Either way: one line, exit 2, and the stor
 from __future__ import annotations
 
 import pytest
-from bad_input import PROPERTY, assert_rejected, bad_atom_ids, cli
+from bad_input import PROPERTY, assert_rejected, bad_atom_ids
+from cli_runner import cli
 from hypothesis import given
 from hypothesis import strategies as st
 

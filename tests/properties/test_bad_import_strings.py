@@ -15,11 +15,11 @@ from bad_input import (
     PROPERTY,
     assert_rejected,
     bad_import_strings,
-    cli,
     dump,
     good_config,
     names,
 )
+from cli_runner import cli
 from hypothesis import given
 
 from motools._errors import UserError

@@ -8,7 +8,8 @@ base, a credential) or a file that is no sweep at all. Nothing may run and nothi
 from __future__ import annotations
 
 import pytest
-from bad_input import PROPERTY, Bad, assert_rejected, bad_sweeps, cli, dump, good_sweep
+from bad_input import PROPERTY, Bad, assert_rejected, bad_sweeps, dump, good_sweep
+from cli_runner import cli
 from hypothesis import given
 
 # Inline: if a bad file ever slipped through, it would run in this process in a second rather
