@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pydantic
 import pytest
+from module_loading import load_module
 
 from motools._errors import ConfigError, InvalidAtomIdError, UserError, WorkflowDefinitionError
 from motools.workflow import AtomConstructor, Step, Workflow, compile_plan
@@ -334,18 +333,9 @@ def describe(input_id):
 '''
 
 
-def _load_module(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_plan_ids_and_keys_are_the_same_in_another_process(tmp_path: Path) -> None:
     (tmp_path / "plan_mod.py").write_text(PLAN_MODULE)
-    module = _load_module(tmp_path / "plan_mod.py", f"plan_mod_{tmp_path.name}")
+    module = load_module(tmp_path / "plan_mod.py", f"plan_mod_{tmp_path.name}")
     here = module.describe(DATASET_ID)
     code = (
         "import json, sys; sys.path.insert(0, sys.argv[1]); import plan_mod; "
@@ -406,8 +396,8 @@ def test_node_cache_key_changes_when_the_step_source_changes(tmp_path: Path) -> 
     source_v2 = PLAN_MODULE.replace("    return []\n", "    return list()\n")
     (tmp_path / "v1.py").write_text(PLAN_MODULE)
     (tmp_path / "v2.py").write_text(source_v2)
-    v1 = _load_module(tmp_path / "v1.py", f"plan_v1_{tmp_path.name}")
-    v2 = _load_module(tmp_path / "v2.py", f"plan_v2_{tmp_path.name}")
+    v1 = load_module(tmp_path / "v1.py", f"plan_v1_{tmp_path.name}")
+    v2 = load_module(tmp_path / "v2.py", f"plan_v2_{tmp_path.name}")
     d1, d2 = v1.describe(DATASET_ID), v2.describe(DATASET_ID)
     # process is unchanged, analyze's body changed.
     shared = set(d1["keys"]) & set(d2["keys"])
