@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from motools.atom import get_store  # noqa: E402
+from motools.engine import RunOptions  # noqa: E402
 from motools.engine._run import execute_plan  # noqa: E402
 from motools.workflow import AtomConstructor, Step, Workflow, compile_plan  # noqa: E402
 
@@ -71,7 +72,8 @@ def configs(n: int) -> list[dict]:
 def run_motools(n: int, store_root: str) -> float:
     t = time.perf_counter()
     plan = compile_plan(WORKFLOW, configs(n), {})
-    run, done = execute_plan(plan, get_store(store_root), kind="sweep", name="bench", user="bench")
+    run, done = execute_plan(plan, get_store(store_root), kind="sweep", name="bench",
+                             options=RunOptions(user="bench"))
     took = time.perf_counter() - t
     assert run.status == "succeeded", run.counts
     return took
@@ -101,10 +103,12 @@ t = time.perf_counter()
 sys.path.insert(0, {here!r})
 import engine_overhead as b
 from motools.atom import get_store
+from motools.engine import RunOptions
 from motools.engine._run import execute_plan
 from motools.workflow import compile_plan
 plan = compile_plan(b.WORKFLOW, b.configs({n}), {{}})
-run, done = execute_plan(plan, get_store({store!r}), kind="sweep", name="bench", user="bench")
+run, done = execute_plan(plan, get_store({store!r}), kind="sweep", name="bench",
+                         options=RunOptions(user="bench"))
 print(run.counts, "ray" in sys.modules, round(time.perf_counter() - t, 3))
 """
 
@@ -123,7 +127,8 @@ def main(sizes: list[int]) -> None:
             mot = run_motools(n, store)
             t = time.perf_counter()
             plan = compile_plan(WORKFLOW, configs(n), {})
-            execute_plan(plan, get_store(store), kind="sweep", name="bench", user="bench")
+            execute_plan(plan, get_store(store), kind="sweep", name="bench",
+                         options=RunOptions(user="bench"))
             cached_in_process = time.perf_counter() - t
             t = time.perf_counter()
             child = subprocess.run(

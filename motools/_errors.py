@@ -1,4 +1,4 @@
-"""The one exception hierarchy of motools.
+"""The one exception hierarchy of motools (public as `motools.errors`; import it from there).
 
 `MotoolsError` is the root. `UserError` and its subclasses are mistakes the user can fix (bad YAML,
 unknown names, invalid ids): the CLI prints them as one line and exits with code 2. Anything else

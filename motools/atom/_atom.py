@@ -15,8 +15,6 @@ from motools.atom._store import AtomRecord, AtomStore, FileEntry, Provenance, ge
 
 A = TypeVar("A", bound="Atom")
 
-_TYPES: dict[str, type[Atom]] = {}
-
 
 class _class_or_instance:
     """`Atom.load(id)` loads an atom by id; `atom.load()` loads that atom's content.
@@ -50,7 +48,19 @@ def _load_by_id(cls: type[A], atom_id: str, store: str | AtomStore | None = None
     if wanted is not None and atom_type_of(atom_id) != wanted:
         raise UserError(f"{atom_id} is a {atom_type_of(atom_id)} atom, not a {wanted} atom")
     record = st.get_atom_record(atom_id)
-    return _TYPES.get(record.type, Atom)(record, st)  # type: ignore[return-value]
+    return atom_class(record.type)(record, st)  # type: ignore[return-value]
+
+
+def atom_class(atom_type: str) -> type[Atom]:
+    """The Atom subclass registered for an atom type (registry kind `atom_type`), else Atom."""
+    from motools.registry import available, resolve
+
+    if atom_type not in available("atom_type"):
+        return Atom
+    cls = resolve("atom_type", atom_type)
+    if not (isinstance(cls, type) and issubclass(cls, Atom)):
+        raise UserError(f"atom type {atom_type!r} is registered to {cls!r}, not an Atom subclass")
+    return cls
 
 
 def _load_content(self: Atom) -> Any:
@@ -65,11 +75,6 @@ class Atom:
     """
 
     atom_type: ClassVar[str | None] = None
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.atom_type is not None:
-            _TYPES[cls.atom_type] = cls
 
     def __init__(self, record: AtomRecord, store: AtomStore) -> None:
         self._record = record
@@ -172,7 +177,7 @@ class Atom:
         if user is not None and prov.user is None:
             prov.user = user
         record = create_record(st, type, path, dict(metadata or {}), prov)
-        return _TYPES.get(record.type, Atom)(record, st)
+        return atom_class(record.type)(record, st)
 
 
 def _collect_files(store: AtomStore, path: Path) -> dict[str, FileEntry]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.exceptions import TyperException
 
-from motools._errors import MotoolsError, UserError
+from motools.errors import MotoolsError, UserError
 
 if TYPE_CHECKING:
     from motools.atom import AtomStore

@@ -47,7 +47,7 @@ def print_results(table: pa.Table, *, title: str, limit: int | None = 50) -> Non
     """A sweep's results: a row per point with its swept values, metrics and status."""
     from rich.table import Table
 
-    from motools.sweep._collate import metric_columns, param_columns
+    from motools.sweep import metric_columns, param_columns
 
     params, metrics = param_columns(table), metric_columns(table)
     names = _short_names(params)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from motools._errors import UserError
+from motools.errors import UserError
 from motools.cli._app import StoreOption, app, check_text, read_ledger
 from motools.cli._render import console
 

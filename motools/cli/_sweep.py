@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from motools._errors import UnknownNameError, UserError
 from motools.cli._app import AddressOption, StoreOption, app, check_text, read_ledger
 from motools.cli._render import console, print_failures, print_results
-from motools.cli._workflow import Executor
+from motools.cli._workflow import Executor, force_steps
+from motools.errors import UserError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -25,7 +25,8 @@ app.add_typer(sweep_app, name="sweep")
 @sweep_app.command("run")
 def run(
     file: Annotated[Path, typer.Argument(help="A sweep YAML file.")],
-    dry_run: Annotated[bool, typer.Option(help="Print the plan (cached / to run) and stop.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        help="Print the plan (cached / to run) and stop; writes nothing, creates no store.")] = False,
     force_rerun: Annotated[
         str | None, typer.Option(help="Skip cache reads for these steps: 'a,b', or 'all'.")
     ] = None,
@@ -35,45 +36,18 @@ def run(
     executor: Annotated[Executor, typer.Option(help="Where steps run.")] = Executor.ray,
 ) -> int:
     """Run every point of a sweep as one plan; print a row per point and any failures."""
-    from motools.atom import get_store
-    from motools.engine import ProgressDisplay
-    from motools.registry import resolve
-    from motools.sweep._expand import base_config
-    from motools.sweep._run import compile_sweep, execute_sweep
-    from motools.sweep._run import dry_run as plan_counts
-    from motools.sweep._spec import load_sweep
+    from motools.engine import ProgressDisplay, RunOptions
+    from motools.sweep import dry_run_sweep_file, run_sweep_file
 
-    spec = load_sweep(file)
-    try:
-        workflow = resolve("workflow", spec.workflow)
-    except UnknownNameError as exc:
-        raise UnknownNameError(f"{file}: workflow: {exc}") from None
-    steps = workflow.step_names
-    unknown_steps = sorted(set(spec.resources) - set(steps))
-    if unknown_steps:
-        raise UserError(
-            f"{file}: resources: no step(s) {unknown_steps} in workflow {spec.workflow!r}; "
-            f"steps: {', '.join(steps)}"
-        )
-    base = base_config(spec, workflow, source_dir=file.resolve().parent)
-    points, plan = compile_sweep(spec, workflow, base, str(file))
-    force: bool | frozenset[str] = False
-    if force_rerun:
-        names = {s.strip() for s in force_rerun.split(",") if s.strip()}
-        unknown = sorted(names - set(workflow.step_names) - {"all"})
-        if unknown:
-            raise UserError(
-                f"--force-rerun: no step(s) {unknown}; steps: {', '.join(workflow.step_names)}"
-            )
-        force = True if "all" in names else frozenset(names)
-
+    options = RunOptions(executor=executor.value, address=address, store=store,
+                         force_rerun=force_steps(force_rerun), no_cache=no_cache)
     if dry_run:
         from rich.table import Table
 
-        counts = plan_counts(plan, points, get_store(store), force)
+        preview = dry_run_sweep_file(file, options=options)
         table = Table("step", "points", "nodes", "deduplicated", "cached", "to run",
-                      title=f"{spec.name}: {len(points)} points (dry run)")
-        for c in counts:
+                      title=f"{preview.name}: {len(preview.points)} points (dry run)")
+        for c in preview.steps:
             table.add_row(c.step, str(c.points), str(c.nodes), str(c.deduplicated),
                           str(c.cached), str(c.to_run))
         console().print(table)
@@ -81,14 +55,10 @@ def run(
 
     progress = ProgressDisplay()
     try:
-        result = execute_sweep(
-            spec, workflow, points, plan, store=store, force_rerun=force, no_cache=no_cache,
-            executor=executor.value, address=address, observe=progress,
-            source=str(file.resolve()),
-        )
+        result = run_sweep_file(file, options=options.with_(observe=progress))
     finally:
         progress.close()
-    print_results(result.table, title=f"{spec.name} ({result.run_id})")
+    print_results(result.table, title=f"{result.name} ({result.run_id})")
     console().print(f"run {result.run_id}; results: {result.results_uri}", highlight=False)
     if result.failures:
         rows = [(f.step, _point_label(f.index, f.overrides), f.error) for f in result.failures]
@@ -122,7 +92,7 @@ def _find_run(target: str, store: AtomStore) -> RunRecord:
 
 
 def _results(target: str, store: AtomStore) -> tuple[RunRecord, pa.Table]:
-    from motools.sweep._run import load_results
+    from motools.sweep import load_results
 
     run = _find_run(target, store)
     table = load_results(store, run.id)
@@ -141,7 +111,7 @@ def results(
 ) -> None:
     """Print a sweep's results table, or write it to a file."""
     from motools.atom import get_store
-    from motools.sweep._collate import write_results
+    from motools.sweep import write_results
 
     run, table = _results(target, get_store(store))
     if output is not None:
@@ -162,7 +132,7 @@ def plot(
 ) -> None:
     """Plot a metric against a parameter; repeats (seeds) become error bars."""
     from motools.atom import get_store
-    from motools.sweep._plot import plot as draw
+    from motools.sweep import plot as draw
 
     run, table = _results(target, get_store(store))
     path = draw(table, x=x, y=y, color=color, out=output, title=f"{run.name} ({run.id})")

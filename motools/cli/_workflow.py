@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from motools._errors import ConfigError
 from motools.cli._app import AddressOption, StoreOption, app
 from motools.cli._render import console, print_failures, print_metrics, print_step_states
+from motools.errors import ConfigError
 
 if TYPE_CHECKING:
     from motools.workflow import Workflow
@@ -31,7 +31,7 @@ def _workflow(name: str) -> Workflow:
 
 
 def _config(wf: Workflow, path: Path) -> Any:
-    from motools.workflow._config import load_yaml_file, validate_config
+    from motools.workflow import load_yaml_file, validate_config
 
     data = load_yaml_file(path)
     if data is None:
@@ -58,6 +58,12 @@ class Executor(str, Enum):
     inline = "inline"
 
 
+def force_steps(value: str | None) -> bool | frozenset[str]:
+    """`--force-rerun 'a,b'` as step names (checked against the workflow later); 'all' is True."""
+    names = {s.strip() for s in (value or "").split(",") if s.strip()}
+    return True if "all" in names else frozenset(names) if names else False
+
+
 @workflow_app.command("run")
 def run(
     name: Annotated[str, typer.Argument(help="A registered workflow name.")],
@@ -66,6 +72,8 @@ def run(
     stages: Annotated[
         str | None, typer.Option(help="Steps to run: 'a,b' or a range 'a:c'; the rest must be cached.")
     ] = None,
+    dry_run: Annotated[bool, typer.Option(
+        help="Print each step's plan (cached / to run) and stop; writes nothing.")] = False,
     force_rerun: Annotated[bool, typer.Option(help="Skip cache reads.")] = False,
     no_cache: Annotated[bool, typer.Option(help="Skip cache writes.")] = False,
     store: StoreOption = None,
@@ -73,18 +81,20 @@ def run(
     executor: Annotated[Executor, typer.Option(help="Where steps run.")] = Executor.ray,
 ) -> int:
     """Run a workflow with one config, print its steps and metrics."""
-    from motools.engine import ProgressDisplay
-    from motools.workflow import run_workflow
+    from motools.engine import ProgressDisplay, RunOptions
+    from motools.workflow import dry_run_workflow, run_workflow
 
     wf = _workflow(name)
     cfg = _config(wf, config)
+    options = RunOptions(executor=executor.value, address=address, store=store, user=user,
+                         force_rerun=force_rerun, no_cache=no_cache)
+    if dry_run:
+        _print_preview(name, dry_run_workflow(wf, {}, cfg, selected_stages=stages, options=options))
+        return 0
     progress = ProgressDisplay()
     try:
-        result = run_workflow(
-            workflow=wf, input_atoms={}, config=cfg, user=user, selected_stages=stages,
-            force_rerun=force_rerun, no_cache=no_cache, store=store, address=address,
-            executor=executor.value, observe=progress,
-        )
+        result = run_workflow(workflow=wf, input_atoms={}, config=cfg, selected_stages=stages,
+                              options=options.with_(observe=progress))
     finally:
         progress.close()
     print_step_states(result)
@@ -93,6 +103,16 @@ def run(
     if result.failures:
         print_failures([(s.name, "-", s.error or "") for s in result.failures], result.run_id)
     return 0 if result.ok else 1
+
+
+def _print_preview(name: str, steps: list[Any]) -> None:
+    from rich.table import Table
+
+    table = Table("step", "plan", "reason", title=f"workflow {name} (dry run)")
+    for c in steps:
+        plan = "cached" if c.cached else "to run" if c.to_run else "cannot run"
+        table.add_row(c.step, plan, "; ".join(c.errors))
+    console().print(table)
 
 
 @workflow_app.command("validate")
@@ -117,7 +137,7 @@ def schema(
     format: Annotated[SchemaFormat, typer.Option("--format", help="Output format.")] = SchemaFormat.json,
 ) -> None:
     """Print the JSON schema of a workflow's config."""
-    from motools.workflow._config import config_json_schema
+    from motools.workflow import config_json_schema
 
     data = config_json_schema(_workflow(name).config_class)
     if format is SchemaFormat.yaml:

@@ -7,7 +7,8 @@ import typer
 from motools.cli._app import app
 from motools.cli._render import console
 
-zoo_app = typer.Typer(help="Browse datasets, tasks, workflows and backends.", no_args_is_help=True)
+zoo_app = typer.Typer(help="Browse datasets, tasks, workflows, backends and other plugins.",
+                      no_args_is_help=True)
 app.add_typer(zoo_app, name="zoo")
 
 _SECTIONS = (
@@ -16,12 +17,15 @@ _SECTIONS = (
     ("task", "eval tasks"),
     ("training_backend", "training backends"),
     ("eval_backend", "eval backends"),
+    ("training_engine", "training engines"),
+    ("eval_provider", "eval providers"),
+    ("atom_type", "atom types"),
 )
 
 
 @zoo_app.command("list")
 def list_zoo() -> None:
-    """Every registered workflow, dataset, eval task and backend (nothing is imported)."""
+    """Every registered workflow, dataset, eval task, backend, engine, provider and atom type."""
     from rich.table import Table
 
     from motools.registry import describe, entries, resolve

@@ -1,4 +1,7 @@
-"""The engine: executors, the Ledger (cache index + provenance log), run records."""
+"""The engine: executors, run options, the Ledger (cache index + provenance log), run records.
+
+`run_workflow` and `dry_run_workflow` are imported from `motools.workflow`; `RunOptions` from here.
+"""
 
 from motools.engine._ledger import Ledger
 from motools.engine._maintenance import (
@@ -10,16 +13,20 @@ from motools.engine._maintenance import (
     unpin_atom,
     verify_store,
 )
+from motools.engine._options import RunOptions
+from motools.engine._preview import StepPlanCounts
 from motools.engine._progress import ProgressDisplay, RunObserver
 from motools.engine._records import RunRecord, StepRun
 from motools.engine._result import StepState, WorkflowResult
-from motools.engine._run import get_ledger, run_workflow
+from motools.engine._run import get_ledger
 
 __all__ = [
     "Ledger",
     "ProgressDisplay",
     "RunObserver",
+    "RunOptions",
     "RunRecord",
+    "StepPlanCounts",
     "StepRun",
     "StepState",
     "WorkflowResult",
@@ -29,7 +36,6 @@ __all__ = [
     "get_ledger",
     "pin_atom",
     "rebuild_index",
-    "run_workflow",
     "unpin_atom",
     "verify_store",
 ]

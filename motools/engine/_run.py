@@ -12,19 +12,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from motools._errors import AtomNotFoundError, UserError
+from motools._errors import AtomNotFoundError
 from motools.atom._atom import Atom
 from motools.atom._store import AtomStore, get_store
 from motools.engine._inline import run_inline
 from motools.engine._ledger import Ledger
+from motools.engine._options import ExecutorName, RunOptions
+from motools.engine._preview import StepPlanCounts, preview_plan
 from motools.engine._progress import RunObserver
 from motools.engine._records import RunRecord, StepRun
 from motools.engine._result import StepState, StepStates, WorkflowResult
-from motools.engine._settle import Force
 from motools.workflow._plan import Plan, compile_plan, parse_stages
 from motools.workflow._spec import Workflow, with_resources
-
-ExecutorName = Literal["ray", "inline"]
 
 _ledgers: dict[Path, Ledger] = {}
 _ledgers_lock = threading.Lock()
@@ -61,8 +60,12 @@ def run_workflow(
     address: str | None = None,
     resources: Mapping[str, Mapping[str, Any]] | None = None,
     observe: RunObserver | None = None,
+    options: RunOptions | None = None,
 ) -> WorkflowResult:
     """Run a workflow with caching and provenance, and wait for it.
+
+    How it runs is one `RunOptions` (`options=`); the keyword arguments `user` to `observe` are
+    the same fields one by one, and each one given (not left at its default) overrides `options`.
 
     Args:
         workflow: The workflow to run.
@@ -80,6 +83,7 @@ def run_workflow(
         resources: Per-step overrides of `Resources` fields, e.g.
             `{"submit_training": {"concurrency_limit": 4}}`. They never change a cache key.
         observe: Told the plan, then each step run as it settles (e.g. a ProgressDisplay).
+        options: All of the above (and `max_parallel`) as one object.
 
     Returns:
         A WorkflowResult. A failing step does not raise: it is in `result.failures`, its
@@ -87,20 +91,70 @@ def run_workflow(
 
     Raises:
         UserError: invalid config, input atoms, stage names or workflow wiring, before anything runs.
+
+    Example:
+        >>> result = run_workflow(workflow=train_and_evaluate_workflow, input_atoms={},
+        ...                       config=config, user="alice")
+        >>> result = run_workflow(workflow=wf, input_atoms={}, config=config,
+        ...                       options=RunOptions(executor="inline", no_cache=True))
     """
-    st = get_store(store)
+    opts = (options or RunOptions()).merged(
+        user=user, force_rerun=force_rerun, no_cache=no_cache, store=store, executor=executor,
+        address=address, resources=resources or {}, observe=observe,
+    )
+    plan, st = _compile_workflow(workflow, input_atoms, config, selected_stages, opts)
+    run, done = execute_plan(plan, st, kind="workflow", name=workflow.name, options=opts)
+    states = StepStates(StepState.from_step_run(done[pid]) for pid in plan.points[0].values())
+    return WorkflowResult(run_id=run.id, workflow=workflow.name, step_states=states, store=st)
+
+
+def dry_run_workflow(
+    workflow: Workflow,
+    input_atoms: Mapping[str, str | Atom],
+    config: Any,
+    *,
+    selected_stages: str | Sequence[str] | None = None,
+    options: RunOptions | None = None,
+) -> list[StepPlanCounts]:
+    """What `run_workflow` with these arguments would do, per step; runs and writes nothing.
+
+    Reads the store and a copy of its Ledger only: a store that does not exist yet is not
+    created, a used one is left byte for byte as it was.
+
+    Args:
+        workflow: The workflow.
+        input_atoms: Input name -> atom id (or Atom).
+        config: The workflow config.
+        selected_stages: As for `run_workflow`.
+        options: Where to look (`store`) and the cache policy (`force_rerun`, `resources`).
+
+    Returns:
+        One StepPlanCounts per step: cached, to run, or failed with its reason.
+    """
+    opts = options or RunOptions()
+    plan, st = _compile_workflow(workflow, input_atoms, config, selected_stages, opts)
+    return preview_plan(plan, st, force_rerun=opts.force_rerun)
+
+
+def _compile_workflow(
+    workflow: Workflow,
+    input_atoms: Mapping[str, str | Atom],
+    config: Any,
+    selected_stages: str | Sequence[str] | None,
+    options: RunOptions,
+) -> tuple[Plan, AtomStore]:
+    """Validate everything on the driver and compile one point; nothing is written."""
+    from motools.engine._options import check_force
+
+    st = get_store(options.store)
     ids = {k: v.id if isinstance(v, Atom) else v for k, v in input_atoms.items()}
     stages = parse_stages(workflow, selected_stages)
-    plan = compile_plan(with_resources(workflow, resources), [config], ids, stages)
+    check_force(options.force_rerun, workflow.step_names)
+    plan = compile_plan(with_resources(workflow, options.resources), [config], ids, stages)
     for name, atom_id in ids.items():
         if not st.has_atom(atom_id):
             raise AtomNotFoundError(f"input atom {name!r} ({atom_id}) is not in store {st.uri}")
-    run, done = execute_plan(
-        plan, st, kind="workflow", name=workflow.name, user=user, force_rerun=force_rerun,
-        no_cache=no_cache, executor=executor, address=address, observe=observe,
-    )
-    states = StepStates(StepState.from_step_run(done[pid]) for pid in plan.points[0].values())
-    return WorkflowResult(run_id=run.id, workflow=workflow.name, step_states=states, store=st)
+    return plan, st
 
 
 def execute_plan(
@@ -109,37 +163,34 @@ def execute_plan(
     *,
     kind: Literal["workflow", "sweep"],
     name: str,
-    user: str | None,
-    force_rerun: Force = False,
-    no_cache: bool = False,
-    executor: ExecutorName = "ray",
-    address: str | None = None,
-    observe: RunObserver | None = None,
-    max_parallel: int | None = None,
+    options: RunOptions | None = None,
     info: Mapping[str, Any] | None = None,
 ) -> tuple[RunRecord, dict[str, StepRun]]:
     """Execute a compiled plan under a new run record; returns the record and each node's run.
 
-    `force_rerun` is True (every step) or a set of step names; `info` is kept in the run record.
+    `options.resources` were applied when the plan was compiled; `info` is kept in the run record.
     """
-    if executor not in ("ray", "inline"):
-        raise UserError(f"unknown executor {executor!r}; available: ray, inline")
+    opts = options or RunOptions()
     ledger = get_ledger(store)
-    run = RunRecord(kind=kind, name=name, command=" ".join(sys.argv), user=user or default_user(),
+    run = RunRecord(kind=kind, name=name, command=" ".join(sys.argv),
+                    user=opts.user or default_user(),
                     info={"nodes": len(plan.nodes), **(info or {})})
     ledger.save_run(run)
     try:
-        if observe is not None:
-            observe.started(plan)
-        options = dict(run_id=run.id, user=run.user, force_rerun=force_rerun, no_cache=no_cache,
-                       observe=observe.settled if observe is not None else None)
-        if executor == "ray":
+        if opts.observe is not None:
+            opts.observe.started(plan)
+        # The executors take the options as keywords (the same fields, unpacked here only).
+        common: dict[str, Any] = dict(
+            run_id=run.id, user=run.user, force_rerun=opts.force_rerun, no_cache=opts.no_cache,
+            observe=opts.observe.settled if opts.observe is not None else None,
+        )
+        if opts.executor == "ray":
             from motools.engine._ray import run_ray
 
-            done = run_ray(plan, store, ledger, address=address, max_parallel=max_parallel,
-                           **options)  # type: ignore[arg-type]
+            done = run_ray(plan, store, ledger, address=opts.address,
+                           max_parallel=opts.max_parallel, **common)
         else:
-            done = run_inline(plan, store, ledger, **options)  # type: ignore[arg-type]
+            done = run_inline(plan, store, ledger, **common)
     except BaseException:
         run.status, run.ended_at = "interrupted", time.time()
         ledger.save_run(run)

@@ -1,8 +1,9 @@
 """The `inspect` eval backend: runs inspect-ai tasks against trained models (or any inspect model).
 
-Models: a model atom whose backend is `local` or `tinker` is served by the `motools` inspect
-provider (`motools.evals._provider`) through that training engine; for any other backend the
-atom's `model_id` is an inspect model string, passed through as is (`openai/gpt-4o-mini`).
+Models: a model atom whose backend has an eval provider in the registry (kind `eval_provider`:
+`local` and `tinker` are served by the `motools` inspect provider, `motools.evals._provider`,
+through that training engine) is served as that provider says; for any other backend the atom's
+`model_id` is an inspect model string, passed through as is (`openai/gpt-4o-mini`).
 
 `eval_kwargs` map as follows:
     - `task_args` (a dict): task arguments.
@@ -40,10 +41,7 @@ from typing import Any
 
 from motools._errors import UserError
 from motools.evals._protocol import EvalOutput
-from motools.registry import import_string, resolve
-
-ENGINE_BACKENDS = frozenset({"local", "tinker"})
-"""Model backends served through their training engine by the `motools` inspect provider."""
+from motools.registry import available, import_string, resolve
 
 GATHER_S = 0.05
 """How long a run waits for concurrent `evaluate` calls to join it before it starts."""
@@ -122,16 +120,14 @@ class InspectEvalBackend:
     def model_spec(self, model: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """The inspect model string and model args that serve a model atom's metadata."""
         backend = model.get("backend")
-        if backend in ENGINE_BACKENDS:
-            from motools.evals import _provider
+        if isinstance(backend, str) and backend in available("eval_provider"):
+            inspect_model, args = resolve("eval_provider", backend)(model)
+            args = dict(args)
+            if self._get_engine is not None and inspect_model.startswith("motools/"):
+                from motools.evals import _provider
 
-            args: dict[str, Any] = {
-                "weights_path": weights_path(model),
-                "base_model": model.get("base_model") or _missing(model, "base_model"),
-            }
-            if self._get_engine is not None:
                 args["engine_key"] = _provider.register_engine(self._get_engine(backend))
-            return f"{_provider.PROVIDER}/{backend}", args
+            return str(inspect_model), args
         if backend == "dummy":
             raise UserError(
                 f"model {model.get('model_id')!r} comes from the dummy training backend and has "
@@ -174,6 +170,20 @@ class InspectEvalBackend:
                 **info,
             }),
         )
+
+
+def engine_served_model(model: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The eval provider of engine-trained models: `motools/<backend>` with the weights to serve.
+
+    Registered (kind `eval_provider`) for the `local` and `tinker` backends.
+    """
+    from motools.evals import _provider
+
+    args: dict[str, Any] = {
+        "weights_path": weights_path(model),
+        "base_model": model.get("base_model") or _missing(model, "base_model"),
+    }
+    return f"{_provider.PROVIDER}/{model['backend']}", args
 
 
 def weights_path(model: dict[str, Any]) -> str:

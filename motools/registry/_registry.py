@@ -1,8 +1,13 @@
-"""The one registry: workflows, training backends, eval backends, datasets and tasks, by name.
+"""The one registry: every plugin kind of motools, by name.
+
+Kinds: workflows, training backends and the training engines their SFT loop runs on, eval
+backends and the eval providers that serve a model atom to inspect-ai, datasets, eval tasks, and
+atom types (the Atom subclass `Atom.load` returns for a type).
 
 Entries are import strings (`module:attribute`), imported only when resolved, so listing names is
 cheap and every name resolves the same way inside a fresh Ray worker. Third-party packages (and
-mozoo itself) register through entry points, in groups named `motools.<kind>s`.
+mozoo itself) register through entry points, in groups named `motools.<kind>s`
+(`motools.workflows`, `motools.training_engines`, `motools.atom_types`, ...).
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from pydantic import AfterValidator
 
 from motools._errors import UnknownNameError, UserError
 
-Kind = Literal["workflow", "training_backend", "eval_backend", "dataset", "task"]
+Kind = Literal[
+    "workflow", "training_backend", "eval_backend", "dataset", "task",
+    "training_engine", "eval_provider", "atom_type",
+]
 KINDS: tuple[str, ...] = get_args(Kind)
 
 _LABELS = {
@@ -30,6 +38,9 @@ _LABELS = {
     "eval_backend": "eval backend",
     "dataset": "dataset",
     "task": "eval task",
+    "training_engine": "training engine",
+    "eval_provider": "eval provider",
+    "atom_type": "atom type",
 }
 
 # Built into motools itself; everything else arrives through entry points or `register`.
@@ -47,6 +58,27 @@ _BUILTINS: dict[str, dict[str, tuple[str, str]]] = {
                   "synthetic metrics for engine tests (no model is evaluated)"),
         "inspect": ("motools.evals._inspect:InspectEvalBackend",
                     "runs inspect-ai tasks against local, Tinker or any inspect model"),
+    },
+    # The engine a training backend's SFT loop runs on: `engine()` -> an Engine.
+    "training_engine": {
+        "local": ("motools.training.local:LocalEngine", "PyTorch on this machine's CPU or GPU"),
+        "tinker": ("motools.training.tinker:TinkerEngine", "the Tinker service's training API"),
+    },
+    # How the inspect backend serves a model atom of this (training) backend name:
+    # `provider(model_metadata) -> (inspect model string, model args)`.
+    "eval_provider": {
+        "local": ("motools.evals._inspect:engine_served_model",
+                  "the motools inspect provider samples the local engine's weights"),
+        "tinker": ("motools.evals._inspect:engine_served_model",
+                   "the motools inspect provider samples through Tinker"),
+    },
+    # The Atom subclass `Atom.load` returns for an atom type; unregistered types load as `Atom`.
+    "atom_type": {
+        "dataset": ("motools.atom._atom:DatasetAtom", "a chat dataset (Arrow table)"),
+        "training_job": ("motools.atom._atom:TrainingJobAtom", "a handle on a training job"),
+        "model": ("motools.atom._atom:ModelAtom", "a trained model (weights or a remote id)"),
+        "eval": ("motools.atom._atom:EvalAtom", "evaluation results: metrics and samples"),
+        "task": ("motools.atom._atom:TaskAtom", "an eval task reference"),
     },
 }
 

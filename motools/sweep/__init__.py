@@ -6,18 +6,41 @@ Example:
     ...                    grid={"submit_training.hyperparameters.learning_rate": [1e-4, 1e-3],
     ...                          "submit_training.hyperparameters.seed": [0, 1]})
     >>> result.to_pandas()
+
+A sweep file runs with `run_sweep_file(path, options=RunOptions(...))`; `dry_run_sweep_file`
+says what it would run without writing anything.
 """
 
+from motools.sweep._collate import metric_columns, param_columns, read_results, write_results
 from motools.sweep._expand import SweepPoint, config_paths
-from motools.sweep._run import PointFailure, SweepResult, run_sweep
+from motools.sweep._file import dry_run_sweep_file, run_sweep_file
+from motools.sweep._plot import plot
+from motools.sweep._run import (
+    PointFailure,
+    SweepPreview,
+    SweepResult,
+    dry_run_sweep,
+    load_results,
+    run_sweep,
+)
 from motools.sweep._spec import SweepSpec, load_sweep
 
 __all__ = [
     "PointFailure",
     "SweepPoint",
+    "SweepPreview",
     "SweepResult",
     "SweepSpec",
     "config_paths",
+    "dry_run_sweep",
+    "dry_run_sweep_file",
+    "load_results",
     "load_sweep",
+    "metric_columns",
+    "param_columns",
+    "plot",
+    "read_results",
     "run_sweep",
+    "run_sweep_file",
+    "write_results",
 ]

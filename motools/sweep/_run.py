@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from motools._errors import ConfigError
 from motools.atom._atom import Atom, EvalAtom
 from motools.atom._store import AtomStore, get_store
+from motools.engine._options import ExecutorName, RunOptions, check_force
+from motools.engine._preview import StepPlanCounts, preview_plan
 from motools.engine._progress import RunObserver
 from motools.engine._result import StepState, StepStates, WorkflowResult
-from motools.engine._run import ExecutorName, execute_plan, get_ledger
-from motools.engine._settle import Force, settle_cached
+from motools.engine._run import execute_plan
 from motools.sweep._collate import PointOutcome, collate
 from motools.sweep._expand import SweepPoint, expand
 from motools.sweep._spec import SweepSpec
@@ -86,45 +85,49 @@ class SweepResult:
 
 
 @dataclass(frozen=True)
-class StepPlanCounts:
-    """What a dry run found for one step."""
+class SweepPreview:
+    """What a dry run of a sweep found: its points, and per step what is cached and what runs.
 
-    step: str
-    points: int
-    nodes: int
-    cached: int
-    to_run: int
+    Attributes:
+        name: The sweep's name.
+        points: Every expanded point (index, overrides, config).
+        steps: Per step: points, distinct nodes, deduplicated, cached, to run.
+    """
 
-    @property
-    def deduplicated(self) -> int:
-        """Point-steps that share a node with another point (computed once for all)."""
-        return self.points - self.nodes
+    name: str
+    points: list[SweepPoint]
+    steps: list[StepPlanCounts]
 
 
 def compile_sweep(
-    spec: SweepSpec, workflow: Workflow, base: Mapping[str, Any], source: str
+    spec: SweepSpec, workflow: Workflow, base: Mapping[str, Any], source: str,
+    options: RunOptions | None = None,
 ) -> tuple[list[SweepPoint], Plan]:
-    """Expand a spec into points and compile them into one deduplicated plan."""
+    """Expand a spec into points and compile them into one deduplicated plan.
+
+    Resources come from `options` (see `sweep_options`), else from the spec.
+    """
     points = expand(spec, workflow, base=dict(base), source=source)
-    plan = compile_plan(with_resources(workflow, spec.resources), [p.config for p in points], {})
+    resources = options.resources if options is not None else spec.resources
+    plan = compile_plan(with_resources(workflow, resources), [p.config for p in points], {})
     return points, plan
 
 
-def dry_run(
-    plan: Plan, points: Sequence[SweepPoint], store: AtomStore, force_rerun: Force = False
-) -> list[StepPlanCounts]:
-    """Per step: points, unique nodes, cached, to run. Runs and writes nothing."""
-    settled, to_run, _ = settle_cached(
-        plan, store, get_ledger(store), run_id="dry-run", user=None, force_rerun=force_rerun
+def sweep_options(spec: SweepSpec, options: RunOptions | None) -> RunOptions:
+    """The spec's `user`, `max_parallel` and `resources` under what `options` sets itself.
+
+    A field `options` leaves at its default takes the spec's value; per-step resources merge
+    field by field, the options' fields winning.
+    """
+    opts = options or RunOptions()
+    resources = {step: dict(fields) for step, fields in spec.resources.items()}
+    for step, fields in opts.resources.items():
+        resources[step] = {**resources.get(step, {}), **fields}
+    return opts.with_(
+        user=opts.user if opts.user is not None else spec.user,
+        max_parallel=opts.max_parallel if opts.max_parallel is not None else spec.max_parallel,
+        resources=resources,
     )
-    cached = Counter(plan.nodes[sr.plan_id].name for sr in settled if sr.status == "cached")
-    running = Counter(node.name for node in to_run)
-    nodes = Counter(node.name for node in plan.nodes.values())
-    uses = Counter(step for point in plan.points for step in point)
-    return [
-        StepPlanCounts(step, uses[step], nodes[step], cached[step], running[step])
-        for step in plan.workflow.step_names if step in nodes
-    ]
 
 
 def _outcome(point: SweepPoint, result: WorkflowResult) -> PointOutcome:
@@ -157,21 +160,14 @@ def execute_sweep(
     workflow: Workflow,
     points: list[SweepPoint],
     plan: Plan,
+    options: RunOptions,
     *,
-    store: str | os.PathLike[str] | AtomStore | None = None,
-    force_rerun: Force = False,
-    no_cache: bool = False,
-    executor: ExecutorName = "ray",
-    address: str | None = None,
-    observe: RunObserver | None = None,
     source: str | None = None,
 ) -> SweepResult:
     """Execute a compiled sweep, collate its eval results and store the table with the run."""
-    st = get_store(store)
+    st = get_store(options.store)
     run, done = execute_plan(
-        plan, st, kind="sweep", name=spec.name or workflow.name, user=spec.user,
-        force_rerun=force_rerun, no_cache=no_cache, executor=executor, address=address,
-        observe=observe, max_parallel=spec.max_parallel,
+        plan, st, kind="sweep", name=spec.name or workflow.name, options=options,
         info={"source": source, "points": len(points), "workflow": workflow.name},
     )
     results = [
@@ -209,8 +205,13 @@ def run_sweep(
     executor: ExecutorName = "ray",
     address: str | None = None,
     observe: RunObserver | None = None,
+    options: RunOptions | None = None,
 ) -> SweepResult:
     """Run one workflow over a grid of configs, as one deduplicated, cached, fail-soft plan.
+
+    How it runs is one `RunOptions` (`options=`); the keyword arguments `user`, `max_parallel`,
+    `resources` and `force_rerun` to `observe` are the same fields one by one, and each one given
+    (not left at its default) overrides `options`.
 
     Args:
         workflow: A Workflow, or the name of a registered one.
@@ -228,6 +229,7 @@ def run_sweep(
         executor: `ray` (default) or `inline`.
         address: Ray cluster address (default: `RAY_ADDRESS`, else a private local Ray).
         observe: Told the plan, then each step run as it settles (e.g. a ProgressDisplay).
+        options: The run options as one object.
 
     Returns:
         A SweepResult; failed points are in `.failures`, never raised.
@@ -237,6 +239,48 @@ def run_sweep(
         ...                    grid={"submit_training.hyperparameters.learning_rate": [1e-4, 1e-3]})
         >>> result.to_pandas()
     """
+    opts = (options or RunOptions()).merged(
+        user=user, max_parallel=max_parallel, resources=resources or {}, force_rerun=force_rerun,
+        no_cache=no_cache, store=store, executor=executor, address=address, observe=observe,
+    )
+    spec, wf, sweep_points, plan = _compile_call(workflow, base_config, grid, zip, points, name, opts)
+    return execute_sweep(spec, wf, sweep_points, plan, opts)
+
+
+def dry_run_sweep(
+    workflow: Workflow | str,
+    base_config: Any = None,
+    *,
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    zip: Mapping[str, Sequence[Any]] | None = None,
+    points: Sequence[Mapping[str, Any]] | None = None,
+    name: str | None = None,
+    options: RunOptions | None = None,
+) -> SweepPreview:
+    """What `run_sweep` with these arguments would do, per step; runs and writes nothing.
+
+    The store is only read (its Ledger through a copy): a store that does not exist is not
+    created, and a used one is left byte for byte as it was.
+
+    Returns:
+        A SweepPreview: the expanded points and, per step, nodes, cached and to run.
+    """
+    opts = options or RunOptions()
+    spec, _, sweep_points, plan = _compile_call(workflow, base_config, grid, zip, points, name, opts)
+    steps = preview_plan(plan, get_store(opts.store), force_rerun=opts.force_rerun)
+    return SweepPreview(spec.name or plan.workflow.name, sweep_points, steps)
+
+
+def _compile_call(
+    workflow: Workflow | str,
+    base_config: Any,
+    grid: Mapping[str, Sequence[Any]] | None,
+    zip: Mapping[str, Sequence[Any]] | None,
+    points: Sequence[Mapping[str, Any]] | None,
+    name: str | None,
+    options: RunOptions,
+) -> tuple[SweepSpec, Workflow, list[SweepPoint], Plan]:
+    """A sweep given as Python arguments, validated and compiled (nothing is run or written)."""
     from motools.registry import resolve
     from motools.sweep._spec import sweep_from_dict
 
@@ -248,18 +292,15 @@ def run_sweep(
     else:
         base = config_to_dict(base_config)
     spec = sweep_from_dict(
-        {"name": name or wf.name, "workflow": wf.name, "user": user, "grid": dict(grid or {}),
-         "zip": dict(zip or {}), "points": list(points or []), "max_parallel": max_parallel,
-         "resources": {k: dict(v) for k, v in (resources or {}).items()}},
+        {"name": name or wf.name, "workflow": wf.name, "user": options.user,
+         "grid": dict(grid or {}), "zip": dict(zip or {}), "points": list(points or []),
+         "max_parallel": options.max_parallel,
+         "resources": {k: dict(v) for k, v in options.resources.items()}},
         source="run_sweep",
     )
-    sweep_points, plan = compile_sweep(spec, wf, base, "run_sweep")
-    force: Force = force_rerun if isinstance(force_rerun, bool) else frozenset(force_rerun)
-    unknown = sorted(set(force) - set(wf.step_names)) if isinstance(force, frozenset) else []
-    if unknown:
-        raise ConfigError(f"force_rerun: no step(s) {unknown}; steps: {', '.join(wf.step_names)}")
-    return execute_sweep(spec, wf, sweep_points, plan, store=store, force_rerun=force,
-                         no_cache=no_cache, executor=executor, address=address, observe=observe)
+    check_force(options.force_rerun, wf.step_names)
+    sweep_points, plan = compile_sweep(spec, wf, base, "run_sweep", options)
+    return spec, wf, sweep_points, plan
 
 
 def sweep_source_dir(path: str | os.PathLike[str]) -> Path:

@@ -23,21 +23,17 @@ from motools.training._job_files import JobFiles
 from motools.training._protocol import Hyperparameters, TrainedModel, TrainingJob
 
 NAMESPACE = "motools"
-_ENGINES = {
-    "local": "motools.training.local:LocalEngine",
-    "tinker": "motools.training.tinker:TinkerEngine",
-}
 
 
 def get_engine(name: str) -> Any:
-    """The training engine called `name` (`local` or `tinker`)."""
-    from motools._errors import UnknownNameError
-    from motools.registry import import_string
+    """A new instance of the training engine registered under `name` (kind `training_engine`).
 
-    if name not in _ENGINES:
-        names = ', '.join(_ENGINES)
-        raise UnknownNameError(f"unknown training engine {name!r}; available: {names}")
-    return import_string(_ENGINES[name], what=f"training engine {name!r}")()
+    Raises:
+        UnknownNameError: no engine has that name; the message lists the registered ones.
+    """
+    from motools.registry import resolve
+
+    return resolve("training_engine", name)()
 
 
 class Trainer:

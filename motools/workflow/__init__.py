@@ -9,22 +9,27 @@ Example:
 
 from typing import TYPE_CHECKING, Any
 
-from motools.workflow._config import WorkflowConfig, load_yaml_file
+from motools.workflow._config import (
+    WorkflowConfig,
+    config_json_schema,
+    load_yaml_file,
+    validate_config,
+)
 from motools.workflow._plan import Plan, compile_plan
 from motools.workflow._spec import AtomConstructor, Resources, Step, Workflow
 
 if TYPE_CHECKING:
     from motools.engine._result import StepState, WorkflowResult
-    from motools.engine._run import run_workflow
+    from motools.engine._run import dry_run_workflow, run_workflow
 
 
 def __getattr__(name: str) -> Any:
     # run_workflow and its result types live in the engine, which imports this package; they are
     # re-exported here (where the product page imports them from) lazily to keep imports one-way.
-    if name == "run_workflow":
-        from motools.engine._run import run_workflow
+    if name in ("run_workflow", "dry_run_workflow"):
+        from motools.engine import _run
 
-        return run_workflow
+        return getattr(_run, name)
     if name in ("StepState", "WorkflowResult"):
         from motools.engine import _result
 
@@ -42,6 +47,9 @@ __all__ = [
     "WorkflowConfig",
     "WorkflowResult",
     "compile_plan",
+    "config_json_schema",
+    "dry_run_workflow",
     "load_yaml_file",
     "run_workflow",
+    "validate_config",
 ]

@@ -330,9 +330,7 @@ def test_dry_run_writes_nothing_to_the_store(tmp_path, isolated_store):
     dry = cli("sweep", "run", file, "--dry-run")
     assert dry.code == 0, dry.err
     assert dry_counts(dry.out)["evaluate_model"]["to run"] == 2
-    assert not (isolated_store / "atoms").exists()
-    assert not (isolated_store / "runs").exists()
-    assert get_ledger(get_store(isolated_store)).list_runs() == []
+    assert not isolated_store.exists()
     assert loader_calls(log) == []
 
 

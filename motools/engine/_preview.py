@@ -1,0 +1,95 @@
+"""Dry runs: what a plan would run, found without writing a byte to the store or its Ledger.
+
+A dry run reads the cache through a throwaway copy of the Ledger (the SQLite file and its WAL),
+never through the Ledger itself: opening SQLite, even read-only, creates `-wal`/`-shm` files
+next to a cleanly closed database and writes read marks into a live one's `-shm`; opening it
+read-write creates the store folder and the file; and the cache look-up forgets entries whose
+atoms are gone. On the copy all of that is harmless. A store without a Ledger yet is a store
+with nothing cached: no folder, no file is made for it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from motools.atom._store import AtomStore
+from motools.engine._ledger import Ledger
+from motools.engine._options import Force
+from motools.engine._settle import settle_cached
+from motools.workflow._plan import Plan
+
+
+@dataclass(frozen=True)
+class StepPlanCounts:
+    """What a dry run found for one step of a plan.
+
+    Attributes:
+        step: The step's name.
+        points: How many points (configs) use the step.
+        nodes: Distinct nodes after deduplication (points with equal inputs share one).
+        cached: Nodes served from the cache.
+        to_run: Nodes that would execute, including those behind another node that executes.
+        failed: Nodes that cannot run (an unselected stage with no cached result, an input
+            that does not resolve) or are skipped behind one.
+        errors: The one-line reasons of the `failed` nodes, without repeats.
+    """
+
+    step: str
+    points: int
+    nodes: int
+    cached: int
+    to_run: int
+    failed: int = 0
+    errors: tuple[str, ...] = ()
+
+    @property
+    def deduplicated(self) -> int:
+        """Point-steps that share a node with another point (computed once for all)."""
+        return self.points - self.nodes
+
+
+@contextmanager
+def ledger_snapshot(store: AtomStore) -> Iterator[Ledger]:
+    """A Ledger over a private copy of the store's Ledger (empty if it has none), then gone."""
+    source = store.ledger_path
+    with tempfile.TemporaryDirectory(prefix="motools-dry-run-") as tmp:
+        copy = Path(tmp) / "ledger.sqlite"
+        for suffix in ("", "-wal"):  # the -shm index is rebuilt from the WAL on open
+            try:
+                shutil.copyfile(f"{source}{suffix}", f"{copy}{suffix}")
+            except FileNotFoundError:  # no Ledger yet, or no WAL (cleanly closed): fine
+                if suffix == "":
+                    break
+        ledger = Ledger(copy)
+        try:
+            yield ledger
+        finally:
+            ledger.close()
+
+
+def preview_plan(plan: Plan, store: AtomStore, *, force_rerun: Force = False) -> list[StepPlanCounts]:
+    """Per step of `plan`: points, unique nodes, cached, to run. Runs and writes nothing."""
+    with ledger_snapshot(store) as ledger:
+        settled, to_run, _ = settle_cached(
+            plan, store, ledger, run_id="dry-run", user=None, force_rerun=force_rerun
+        )
+    cached = Counter(plan.nodes[sr.plan_id].name for sr in settled if sr.status == "cached")
+    failed = [(plan.nodes[sr.plan_id].name, sr.error or sr.status)
+              for sr in settled if sr.status != "cached"]
+    running = Counter(node.name for node in to_run)
+    nodes = Counter(node.name for node in plan.nodes.values())
+    uses = Counter(step for point in plan.points for step in point)
+    return [
+        StepPlanCounts(
+            step, uses[step], nodes[step], cached[step], running[step],
+            failed=sum(1 for name, _ in failed if name == step),
+            errors=tuple(dict.fromkeys(error for name, error in failed if name == step)),
+        )
+        for step in plan.workflow.step_names if step in nodes
+    ]
