@@ -15,11 +15,17 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from motools._errors import ConfigError
 from motools.atom import Atom
-from motools.engine import get_ledger
-from motools.sweep import PointFailure, SweepResult, run_sweep
-from motools.sweep._collate import metric_columns, param_columns
+from motools.engine import RunOptions, get_ledger
+from motools.errors import ConfigError
+from motools.sweep import (
+    PointFailure,
+    SweepResult,
+    dry_run_sweep,
+    metric_columns,
+    param_columns,
+    run_sweep,
+)
 from mozoo.workflows.train_and_evaluate import TrainAndEvaluateConfig, train_and_evaluate_workflow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -169,3 +175,23 @@ def test_max_parallel_one_completes_on_ray_one_step_at_a_time():
     assert os.getpid() not in {sr.pid for sr in ran}, "steps ran in the driver, not on Ray"
     for before, after in itertools.pairwise(ran):
         assert after.started_at >= before.ended_at, f"{before.step} and {after.step} overlapped"
+
+
+def test_run_sweep_takes_its_run_options_as_one_object(isolated_store):
+    options = RunOptions(executor="inline", user="dana", force_rerun={"evaluate_model"})
+    first = run_sweep(train_and_evaluate_workflow, hello_world(), grid={LR: LRS}, options=options)
+    again = run_sweep(train_and_evaluate_workflow, hello_world(), grid={LR: LRS}, options=options)
+    assert first.ok and again.ok
+    assert get_ledger(again.store).get_run(again.run_id).user == "dana"
+    assert ledger_counts(again)[("evaluate_model", "succeeded")] == 2
+    assert ledger_counts(again)[("submit_training", "cached")] == 2
+
+
+def test_dry_run_sweep_counts_nodes_and_runs_nothing(isolated_store):
+    preview = dry_run_sweep(train_and_evaluate_workflow, hello_world(), grid={LR: LRS, SEED: SEEDS},
+                            options=RunOptions(executor="inline"))
+    assert len(preview.points) == 4
+    assert [(c.step, c.nodes, c.to_run) for c in preview.steps] == [
+        ("prepare_dataset", 1, 1), ("submit_training", 4, 4), ("wait_for_training", 4, 4),
+        ("evaluate_model", 4, 4)]
+    assert not isolated_store.exists()

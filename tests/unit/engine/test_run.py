@@ -11,9 +11,16 @@ import pytest
 
 from motools._errors import UserError
 from motools.atom import Atom, get_store
-from motools.engine import StepRun, get_ledger
+from motools.engine import RunOptions, StepRun, get_ledger
 from motools.engine._node import execute_node, one_line
-from motools.workflow import AtomConstructor, Step, Workflow, compile_plan, run_workflow
+from motools.workflow import (
+    AtomConstructor,
+    Step,
+    Workflow,
+    compile_plan,
+    dry_run_workflow,
+    run_workflow,
+)
 
 SEEN: dict[str, Any] = {}
 
@@ -100,6 +107,40 @@ def test_unknown_executor_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="unknown executor 'ray2'"):
         run_workflow(workflow(), {}, CONFIG, store=tmp_path / "store",
                      executor="ray2")  # type: ignore[arg-type]
+
+
+def test_run_workflow_takes_its_run_options_as_one_object(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    options = RunOptions(executor="inline", store=store, user="dana")
+    result = run_workflow(workflow=workflow(), input_atoms={}, config=CONFIG, options=options)
+    assert result.ok
+    assert get_ledger(get_store(store)).get_run(result.run_id).user == "dana"  # type: ignore[union-attr]
+
+
+def test_a_keyword_argument_given_overrides_the_same_field_of_options(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    options = RunOptions(executor="inline", store=store, user="dana")
+    result = run_workflow(workflow(), {}, CONFIG, user="erin", options=options)
+    assert get_ledger(get_store(store)).get_run(result.run_id).user == "erin"  # type: ignore[union-attr]
+
+
+def test_dry_run_workflow_says_what_would_run_and_runs_nothing(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    options = RunOptions(executor="inline", store=store)
+    before = dry_run_workflow(workflow(), {}, CONFIG, options=options)
+    assert [(c.step, c.cached, c.to_run) for c in before] == [("make", 0, 1), ("total", 0, 1)]
+    assert "calls" not in SEEN
+    assert not store.exists()
+    run_workflow(workflow(), {}, CONFIG, options=options)
+    after = dry_run_workflow(workflow(), {}, CONFIG, options=options)
+    assert [(c.step, c.cached, c.to_run) for c in after] == [("make", 1, 0), ("total", 1, 0)]
+
+
+def test_dry_run_workflow_names_a_stage_that_cannot_run(tmp_path: Path) -> None:
+    options = RunOptions(store=tmp_path / "store")
+    counts = dry_run_workflow(workflow(), {}, CONFIG, selected_stages="total", options=options)
+    assert (counts[0].step, counts[0].failed) == ("make", 1)
+    assert "not selected and has no cached result" in counts[0].errors[0]
 
 
 class Recorder:
