@@ -23,8 +23,7 @@ from cli_runner import Cli, cli
 
 from motools.atom import get_store
 from motools.engine import get_ledger
-from motools.sweep._collate import metric_columns, param_columns
-from motools.sweep._run import load_results
+from motools.sweep import load_results, metric_columns, param_columns
 from mozoo.datasets.hello_world import generate_hello_world_dataset
 
 REPO = Path(__file__).resolve().parents[2]
