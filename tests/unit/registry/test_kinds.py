@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,3 +87,30 @@ def test_a_registered_eval_provider_decides_how_its_backend_is_served():
     registry.register("eval_provider", "echo_backend", served_by_echo)
     model = {"backend": "echo_backend", "model_id": "m1"}
     assert InspectEvalBackend().model_spec(model) == ("echo/m1", {"temperature_hint": 0})
+
+
+def test_a_plugin_registers_the_new_kinds_through_entry_points(tmp_path: Path):
+    # A fresh process with a plugin's .dist-info on its path, as a Ray worker would be.
+    info = tmp_path / "notes_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: notes-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        "[motools.atom_types]\nnote = test_kinds:NoteAtom\n"
+        "[motools.training_engines]\nalso_local = motools.training.local:LocalEngine\n"
+        "[motools.eval_providers]\necho_backend = test_kinds:served_by_echo\n"
+    )
+    code = (
+        "from motools.atom import Atom\n"
+        "from motools.registry import resolve\n"
+        "from motools.training import get_engine\n"
+        "note = Atom.create('note', metadata={'text': 'hi'}, user='u', store=%r)\n"
+        "print(type(Atom.load(note.id, store=%r)).__name__)\n"
+        "print(type(get_engine('also_local')).__name__)\n"
+        "print(resolve('eval_provider', 'echo_backend')({'model_id': 'm'})[0])\n"
+    ) % (str(tmp_path / "store"), str(tmp_path / "store"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(tmp_path), str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["NoteAtom", "LocalEngine", "echo/m"]
