@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -112,8 +113,8 @@ def test_workflow_dry_run_leaves_a_used_store_byte_identical(isolated_store):
 
 
 def test_dry_run_of_a_closed_ledger_creates_no_wal_or_shm_file(tmp_path, isolated_store):
-    # Run in another process, which closes the Ledger on exit (SQLite then removes -wal/-shm):
-    # even a read-only SQLite connection would create them again.
+    # The store is made by another process; then the last connection to its Ledger closes, and
+    # SQLite removes -wal and -shm. Even a read-only SQLite connection would create them again.
     file = sweep_file(tmp_path)
     code = ("import sys; from motools.cli import main; "
             "sys.argv = ['motools', *sys.argv[1:]]; main()")
@@ -122,6 +123,9 @@ def test_dry_run_of_a_closed_ledger_creates_no_wal_or_shm_file(tmp_path, isolate
                            "inline"], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
+    closing = sqlite3.connect(isolated_store / "ledger.sqlite")
+    closing.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    closing.close()
     assert ledger_files(isolated_store) == ["ledger.sqlite"]
     before = files_of(isolated_store)
 
@@ -130,7 +134,6 @@ def test_dry_run_of_a_closed_ledger_creates_no_wal_or_shm_file(tmp_path, isolate
     assert result.code == 0, result.err
     assert ledger_files(isolated_store) == ["ledger.sqlite"]
     assert files_of(isolated_store) == before
-    # points, nodes, deduplicated, cached, to run
     assert cells(result.out, "evaluate_model") == ["2", "2", "0", "2", "0"]
 
 
