@@ -26,7 +26,8 @@ app.add_typer(sweep_app, name="sweep")
 def run(
     file: Annotated[Path, typer.Argument(help="A sweep YAML file.")],
     dry_run: Annotated[bool, typer.Option(
-        help="Print the plan (cached / to run) and stop; writes nothing, creates no store.")] = False,
+        help="Print the plan (cached / to run) and stop; writes nothing, creates no store."
+    )] = False,
     force_rerun: Annotated[
         str | None, typer.Option(help="Skip cache reads for these steps: 'a,b', or 'all'.")
     ] = None,

@@ -67,7 +67,9 @@ class RunOptions:
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
-            raise UserError(f"unknown executor {self.executor!r}; available: {', '.join(EXECUTORS)}")
+            raise UserError(
+                f"unknown executor {self.executor!r}; available: {', '.join(EXECUTORS)}"
+            )
         if self.max_parallel is not None and (
             isinstance(self.max_parallel, bool) or not isinstance(self.max_parallel, int)
             or self.max_parallel < 1
@@ -93,8 +95,10 @@ class RunOptions:
         How the front doors combine `options=` with their individual keyword arguments: an
         argument left at its default keeps what `options` says.
         """
-        defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
-                    for f in dataclasses.fields(self)}
+        defaults = {
+            f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            for f in dataclasses.fields(self)
+        }
         changes = {k: v for k, v in given.items() if v != defaults[k]}
         return self.with_(**changes) if changes else self
 

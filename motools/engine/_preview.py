@@ -73,7 +73,9 @@ def ledger_snapshot(store: AtomStore) -> Iterator[Ledger]:
             ledger.close()
 
 
-def preview_plan(plan: Plan, store: AtomStore, *, force_rerun: Force = False) -> list[StepPlanCounts]:
+def preview_plan(
+    plan: Plan, store: AtomStore, *, force_rerun: Force = False
+) -> list[StepPlanCounts]:
     """Per step of `plan`: points, unique nodes, cached, to run. Runs and writes nothing."""
     with ledger_snapshot(store) as ledger:
         settled, to_run, _ = settle_cached(

@@ -90,7 +90,8 @@ def run_workflow(
         downstream steps are `skipped`; call `result.raise_for_failures()` to raise.
 
     Raises:
-        UserError: invalid config, input atoms, stage names or workflow wiring, before anything runs.
+        UserError: invalid config, input atoms, stage names or workflow wiring, before anything
+            runs.
 
     Example:
         >>> result = run_workflow(workflow=train_and_evaluate_workflow, input_atoms={},

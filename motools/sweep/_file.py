@@ -66,7 +66,8 @@ def run_sweep_file(
             the file and key), before anything runs.
 
     Example:
-        >>> result = run_sweep_file("sweeps/hello_world.yaml", options=RunOptions(executor="inline"))
+        >>> options = RunOptions(executor="inline")
+        >>> result = run_sweep_file("sweeps/hello_world.yaml", options=options)
         >>> result.to_pandas()
     """
     spec, workflow, points, plan, opts = _compile_file(path, options)

@@ -171,8 +171,10 @@ def execute_sweep(
         info={"source": source, "points": len(points), "workflow": workflow.name},
     )
     results = [
-        WorkflowResult(run.id, workflow.name,
-                       StepStates(StepState.from_step_run(done[pid]) for pid in mapping.values()), st)
+        WorkflowResult(
+            run.id, workflow.name,
+            StepStates(StepState.from_step_run(done[pid]) for pid in mapping.values()), st,
+        )
         for mapping in plan.points
     ]
     table = collate([_outcome(p, r) for p, r in zip(points, results, strict=True)])
@@ -243,7 +245,9 @@ def run_sweep(
         user=user, max_parallel=max_parallel, resources=resources or {}, force_rerun=force_rerun,
         no_cache=no_cache, store=store, executor=executor, address=address, observe=observe,
     )
-    spec, wf, sweep_points, plan = _compile_call(workflow, base_config, grid, zip, points, name, opts)
+    spec, wf, sweep_points, plan = _compile_call(
+        workflow, base_config, grid, zip, points, name, opts
+    )
     return execute_sweep(spec, wf, sweep_points, plan, opts)
 
 
@@ -266,7 +270,9 @@ def dry_run_sweep(
         A SweepPreview: the expanded points and, per step, nodes, cached and to run.
     """
     opts = options or RunOptions()
-    spec, _, sweep_points, plan = _compile_call(workflow, base_config, grid, zip, points, name, opts)
+    spec, _, sweep_points, plan = _compile_call(
+        workflow, base_config, grid, zip, points, name, opts
+    )
     steps = preview_plan(plan, get_store(opts.store), force_rerun=opts.force_rerun)
     return SweepPreview(spec.name or plan.workflow.name, sweep_points, steps)
 

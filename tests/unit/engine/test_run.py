@@ -114,14 +114,16 @@ def test_run_workflow_takes_its_run_options_as_one_object(tmp_path: Path) -> Non
     options = RunOptions(executor="inline", store=store, user="dana")
     result = run_workflow(workflow=workflow(), input_atoms={}, config=CONFIG, options=options)
     assert result.ok
-    assert get_ledger(get_store(store)).get_run(result.run_id).user == "dana"  # type: ignore[union-attr]
+    record = get_ledger(get_store(store)).get_run(result.run_id)
+    assert record is not None and record.user == "dana"
 
 
 def test_a_keyword_argument_given_overrides_the_same_field_of_options(tmp_path: Path) -> None:
     store = tmp_path / "store"
     options = RunOptions(executor="inline", store=store, user="dana")
     result = run_workflow(workflow(), {}, CONFIG, user="erin", options=options)
-    assert get_ledger(get_store(store)).get_run(result.run_id).user == "erin"  # type: ignore[union-attr]
+    record = get_ledger(get_store(store)).get_run(result.run_id)
+    assert record is not None and record.user == "erin"
 
 
 def test_dry_run_workflow_says_what_would_run_and_runs_nothing(tmp_path: Path) -> None:

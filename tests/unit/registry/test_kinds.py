@@ -47,7 +47,8 @@ def test_get_engine_resolves_through_the_registry():
 
 
 def test_an_unknown_training_engine_lists_the_registered_ones():
-    with pytest.raises(UnknownNameError, match=r"unknown training engine 'nope'; available: local, tinker"):
+    expected = r"unknown training engine 'nope'; available: local, tinker"
+    with pytest.raises(UnknownNameError, match=expected):
         get_engine("nope")
 
 
