@@ -6,7 +6,8 @@ For each N, in the same minute, each as a fresh process:
 - `motools sweep run` of train_and_evaluate on the dummy backends over N points, fresh store
   (Ray executor, fusion on: what users get);
 - the same with `MOTOOLS_FUSE=0` (one task per step, as before fused chains);
-- the same with `--executor inline`.
+- the same with `--executor inline`;
+- with `--baseline TREE`, the Ray sweep with motools imported from another source tree.
 
 Prints wall times, Python worker processes started, and the ratios to the floor (targets: the Ray
 sweep <= 1.5x the floor at N = 100 and N = 1,000).
@@ -64,8 +65,9 @@ def write_sweep(folder: Path, n: int) -> Path:
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
     """(wall seconds, Python worker processes seen, exit code) of one whole process."""
+    output = tempfile.TemporaryFile()
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, env=env, stdout=output, stderr=subprocess.STDOUT)
     root = psutil.Process(proc.pid)
     workers: set[int] = set()
 
@@ -84,6 +86,10 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
     code = proc.wait()
     took = time.perf_counter() - t
     sampler.join()
+    if code != 0:  # show why, without the rows of the results table
+        output.seek(0)
+        lines = output.read().decode(errors="replace").splitlines()
+        print("\n".join(line for line in lines[-40:] if "│" not in line), file=sys.stderr)
     return took, len(workers), code
 
 
@@ -92,8 +98,11 @@ def main() -> None:
     parser.add_argument("sizes", nargs="*", type=int, default=[100, 1000])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--no-inline", action="store_true")
+    parser.add_argument("--baseline", metavar="TREE",
+                        help="also run the Ray sweep with motools imported from this source tree "
+                             "(e.g. a checkout of main), for a before/after in one command")
     args = parser.parse_args()
-    exe = shutil.which("motools") or sys.exit("install motools first (pip install -e .)")
+    exe = shutil.which("motools") or shutil.which("motools", path=str(Path(sys.executable).parent)) or sys.exit("install motools first (pip install -e .)")
     base_env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
@@ -102,6 +111,8 @@ def main() -> None:
                 rows: dict[str, tuple[float, int, int]] = {}
                 rows["ray floor"] = timed([sys.executable, "-c", FLOOR.format(n=n)], base_env)
                 variants = {"motools ray": {}, "motools ray, no fusion": {"MOTOOLS_FUSE": "0"}}
+                if args.baseline:
+                    variants["baseline ray"] = {"PYTHONPATH": str(Path(args.baseline).resolve())}
                 if not args.no_inline:
                     variants["motools inline"] = {}
                 for label, extra in variants.items():

@@ -15,7 +15,7 @@ from typing import Any
 
 from motools.atom._dataset import Dataset
 from motools.atom._store import AtomStore
-from motools.engine._fuse import Chain
+from motools.engine._fuse import Chain, chain_cpus
 from motools.engine._node import one_line
 from motools.engine._records import StepRun
 from motools.engine._settle import Force, blocker, is_forced, marker, skipped
@@ -78,7 +78,7 @@ def run_chain(
     for pid, result in zip(upstream_ids, upstream, strict=True):
         runs[pid] = result.tail
         datasets[pid] = result.datasets
-    cpus = chain[0].step.resources.num_cpus
+    cpus = chain_cpus(chain)
     out: list[StepRun] = []
     for node in chain:
         lend_cpu = ctx.on_ray and node.step.resources.num_cpus < cpus

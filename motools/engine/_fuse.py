@@ -8,11 +8,11 @@ lease, record and provenance (the task runs them one by one, see `_chain`).
 What a chain may hold:
 
 - Steps that ask for GPUs or memory always start their own task (Ray places them).
-- A chain's task holds the resources of its first step. A later step joins only if it asks for
-  the same number of CPUs, or for none: a `num_cpus: 0` step (one that waits on a remote job) runs
-  inside a CPU task, and if it does not return at once the task lends its CPU back to Ray until it
-  does (`_chain.run_without_cpu`), so a waiting chain never holds a CPU that a trainer needs.
-- A step that asks for more CPUs than the chain's task holds starts a new chain.
+- A chain's task holds the CPUs its steps ask for, and its steps ask for the same number or for
+  none: a `num_cpus: 0` step (one that waits on a remote job) runs inside a CPU task, and if it
+  does not return at once the task lends its CPU back to Ray until it does
+  (`_chain.run_without_cpu`), so a waiting chain never holds a CPU that a trainer needs.
+- A step that asks for a different non-zero number of CPUs starts a new chain.
 
 `MOTOOLS_FUSE=0` turns fusion off (one task per node): cache keys and results are the same.
 """
@@ -40,11 +40,16 @@ def _placed(node: PlanNode) -> bool:
     return res.num_gpus > 0 or res.memory is not None
 
 
-def _joins(first: PlanNode, node: PlanNode) -> bool:
-    if _placed(first) or _placed(node):
+def chain_cpus(chain: Sequence[PlanNode]) -> float:
+    """The CPUs a chain's task holds: those of its hungriest step."""
+    return max(n.step.resources.num_cpus for n in chain)
+
+
+def _joins(chain: Sequence[PlanNode], node: PlanNode) -> bool:
+    if _placed(chain[0]) or _placed(node):
         return False
-    cpus = node.step.resources.num_cpus
-    return cpus == first.step.resources.num_cpus or cpus == 0
+    cpus, held = node.step.resources.num_cpus, chain_cpus(chain)
+    return cpus == held or cpus == 0 or held == 0
 
 
 def chains(plan: Plan, nodes: Sequence[PlanNode], fuse: bool | None = None) -> list[Chain]:
@@ -65,7 +70,7 @@ def chains(plan: Plan, nodes: Sequence[PlanNode], fuse: bool | None = None) -> l
             producer = node.upstream[0]
             candidate = by_tail.get(producer)
             if (candidate is not None and consumers[producer] == [node.plan_id]
-                    and _joins(candidate[0], node)):
+                    and _joins(candidate, node)):
                 chain = by_tail.pop(producer)
         if chain is None:
             chain = []
@@ -76,12 +81,12 @@ def chains(plan: Plan, nodes: Sequence[PlanNode], fuse: bool | None = None) -> l
 
 
 def task_options(chain: Chain) -> dict[str, Any]:
-    """Ray options of a chain's task: its first step's resources, the fewest retries of any."""
-    res = chain[0].step.resources
+    """Ray options of a chain's task: its steps' CPUs, the fewest retries of any."""
+    res = chain[0].step.resources  # GPU and memory steps are never fused
     retries = [n.step.resources.max_retries for n in chain]
     finite = [r for r in retries if r >= 0]
     options: dict[str, Any] = {
-        "num_cpus": res.num_cpus,
+        "num_cpus": chain_cpus(chain),
         "num_gpus": res.num_gpus,
         # A retried chain re-runs from its first step; steps that finished are served from their
         # store step records, so only the step in flight really runs again.

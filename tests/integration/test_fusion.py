@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from motools.engine import get_ledger
-from motools.engine._fuse import chains, describe
+from motools.engine._fuse import chains, describe, task_options
 from motools.workflow import AtomConstructor, Resources, Step, Workflow, compile_plan, run_workflow
 
 
@@ -87,13 +87,14 @@ def test_a_linear_chain_is_one_task_in_the_plan():
     assert describe(chains(plan, nodes, fuse=True)) == ["1 task: a > b > c"]
 
 
-def test_a_gpu_step_and_a_step_asking_for_more_cpus_start_their_own_task():
-    names = ["a", "b", "c", "d"]
-    wf = chain_workflow(names, {"b": Resources(num_cpus=0), "c": Resources(num_gpus=1),
-                                "d": Resources(num_cpus=2)})
+def test_a_gpu_step_and_a_step_asking_for_other_cpus_start_their_own_task():
+    names = ["a", "b", "c", "d", "e", "f"]
+    wf = chain_workflow(names, {"a": Resources(num_cpus=0), "c": Resources(num_cpus=0),
+                                "d": Resources(num_gpus=1), "e": Resources(num_cpus=2)})
     plan = compile_plan(wf, [chain_config(names, Path("unused"))], {})
     grouped = chains(plan, list(plan.nodes.values()), fuse=True)
-    assert [[n.name for n in c] for c in grouped] == [["a", "b"], ["c"], ["d"]]
+    assert [[n.name for n in c] for c in grouped] == [["a", "b", "c"], ["d"], ["e"], ["f"]]
+    assert task_options(grouped[0])["num_cpus"] == 1  # the CPU-less steps lend it while waiting
 
 
 def test_a_fused_chain_runs_in_one_task_and_records_and_caches_each_step(tmp_path):
