@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from motools._errors import ConfigError
 from motools.atom._atom import Atom, EvalAtom
 from motools.atom._store import AtomStore, get_store
+from motools.engine._fuse import chains
 from motools.engine._progress import RunObserver
 from motools.engine._result import StepState, StepStates, WorkflowResult
 from motools.engine._run import ExecutorName, execute_plan, get_ledger
@@ -94,6 +95,10 @@ class StepPlanCounts:
     nodes: int
     cached: int
     to_run: int
+    # Executor tasks that start with this step, and the steps fused into them (they run in the
+    # same task, each still with its own cache key and record); see motools/engine/_fuse.py.
+    tasks: int = 0
+    fused_with: tuple[str, ...] = ()
 
     @property
     def deduplicated(self) -> int:
@@ -121,8 +126,12 @@ def dry_run(
     running = Counter(node.name for node in to_run)
     nodes = Counter(node.name for node in plan.nodes.values())
     uses = Counter(step for point in plan.points for step in point)
+    tasks = Counter(c[0].name for c in chains(plan, to_run))
+    shapes = Counter(tuple(n.name for n in c) for c in chains(plan, to_run))
+    fused = {names[0]: names[1:] for names, _ in reversed(shapes.most_common())}
     return [
-        StepPlanCounts(step, uses[step], nodes[step], cached[step], running[step])
+        StepPlanCounts(step, uses[step], nodes[step], cached[step], running[step], tasks[step],
+                       fused.get(step, ()))
         for step in plan.workflow.step_names if step in nodes
     ]
 

@@ -186,3 +186,19 @@ def test_a_waiting_step_in_a_fused_chain_lends_its_cpu_back(tmp_path):
 
     result = run_workflow(wf, {}, config, "alice")
     assert result.ok, result.failures
+
+
+def test_dry_run_shows_which_steps_run_fused_in_one_task(tmp_path, monkeypatch):
+    from cli_runner import cli
+
+    repo = Path(__file__).resolve().parents[2]
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(f"name: fused\nworkflow: train_and_evaluate\n"
+                     f"base: {repo / 'configs' / 'hello_world.yaml'}\n"
+                     "grid:\n  submit_training.hyperparameters.seed: [0, 1, 2]\n")
+    dry = cli("sweep", "run", sweep, "--dry-run")
+    assert dry.code == 0, dry.err
+    assert "3 task(s) each run submit_training > wait_for_training > evaluate_model" in dry.out
+
+    monkeypatch.setenv("MOTOOLS_FUSE", "0")
+    assert "task(s) each run" not in cli("sweep", "run", sweep, "--dry-run").out
