@@ -13,6 +13,7 @@ driver when it starts, removes the folders of this host's processes that no long
 from __future__ import annotations
 
 import atexit
+import itertools
 import os
 import shutil
 import socket
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 _lock = threading.Lock()
+_HOST = socket.gethostname()
+_names = itertools.count()
 _own: dict[Path, Path] = {}  # scratch root -> this process's folder in it, once made
 
 
@@ -43,7 +46,7 @@ def _alive(pid: int) -> bool:
 def remove_stale_workspaces(root: Path | None = None) -> list[Path]:
     """Remove the workspace folders of this host's dead processes; returns what was removed."""
     root = root or scratch_root()
-    host = socket.gethostname()
+    host = _HOST
     removed: list[Path] = []
     try:
         entries = list(root.iterdir())
@@ -65,7 +68,9 @@ def _process_folder() -> Path:
         folder = _own.get(root)
         if folder is None or not folder.is_dir():
             remove_stale_workspaces(root)
-            folder = root / f"{socket.gethostname()}-{os.getpid()}"
+            folder = root / f"{_HOST}-{os.getpid()}"
+            if folder not in _own.values():  # left by a dead process that had our pid
+                shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True, exist_ok=True)
             if not _own:
                 atexit.register(_remove_own_folders)
@@ -94,8 +99,8 @@ class Workspace(_PathType):  # type: ignore[misc]
     def for_step(cls, step: str) -> Workspace:
         """A not-yet-created workspace for one execution of `step` in this process."""
         # The name is only reserved when the folder is made; until then it just has to be unique.
-        folder = scratch_root() / f"{socket.gethostname()}-{os.getpid()}"
-        path = cls(folder, f"{step}-{os.urandom(6).hex()}")
+        # Unique within the process folder; nothing else writes there.
+        path = cls(scratch_root(), f"{_HOST}-{os.getpid()}", f"{step}-{next(_names)}")
         path.__dict__["_motools_pending"] = True
         return path
 
