@@ -236,10 +236,19 @@ class RayBackend:
         ready, _ = ray.wait(handles, num_returns=len(handles), timeout=0.2)
         return list(ready)
 
-    def result(self, handle: Any) -> ChainResult:
+    def results(self, handles: list[Any]) -> list[ChainResult | Exception]:
         import ray
 
-        return ray.get(handle)  # type: ignore[no-any-return]
+        try:  # one call for the whole batch
+            return list(ray.get(handles))
+        except Exception:  # some task failed: ask each one
+            out: list[ChainResult | Exception] = []
+            for handle in handles:
+                try:
+                    out.append(ray.get(handle))
+                except Exception as exc:
+                    out.append(exc)
+            return out
 
     def commit(self, step_runs: list[StepRun], *, cache: bool) -> None:
         assert self._actor is not None

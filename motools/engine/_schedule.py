@@ -39,7 +39,7 @@ class Backend(Protocol):
     def submit(self, chain: Chain, args: tuple[Any, ...], inputs: list[Any]) -> Any: ...
     def as_input(self, handle: Any) -> Any: ...
     def wait(self, handles: list[Any]) -> list[Any]: ...
-    def result(self, handle: Any) -> ChainResult: ...
+    def results(self, handles: list[Any]) -> list[ChainResult | Exception]: ...
     def commit(self, step_runs: list[StepRun], *, cache: bool) -> None: ...
 
 
@@ -74,11 +74,8 @@ class InlineBackend:
     def wait(self, handles: list[_Done]) -> list[_Done]:
         return handles
 
-    def result(self, handle: _Done) -> ChainResult:
-        if handle.error is not None:
-            raise handle.error
-        assert handle.value is not None
-        return handle.value
+    def results(self, handles: list[_Done]) -> list[ChainResult | Exception]:
+        return [h.value if h.error is None else h.error for h in handles]  # type: ignore[misc]
 
     def commit(self, step_runs: list[StepRun], *, cache: bool) -> None:
         self._ledger.commit(step_runs, cache=cache)
@@ -170,16 +167,16 @@ def schedule(
 
     submit_ready()
     while pending:
-        ready = backend.wait(list(pending))
-        batch: list[StepRun] = []
         # In submission order: a chain's upstream is settled before its own failure is read.
-        for handle in sorted(ready, key=lambda h: order[pending[h][-1].plan_id]):
+        ready = sorted(backend.wait(list(pending)), key=lambda h: order[pending[h][-1].plan_id])
+        batch: list[StepRun] = []
+        for handle, outcome in zip(ready, backend.results(ready), strict=True):
             chain = pending.pop(handle)
             tail = chain[-1].plan_id
-            try:
-                runs = backend.result(handle).step_runs
-            except Exception as exc:  # the worker died past its retries, or Ray itself failed
-                runs = failed_chain(chain, exc)
+            if isinstance(outcome, ChainResult):
+                runs = outcome.step_runs
+            else:  # the worker died past its retries, or Ray itself failed
+                runs = failed_chain(chain, outcome)
                 handles.pop(tail, None)  # consumers not yet submitted read `done` instead
             for sr in runs:
                 done[sr.plan_id] = sr
