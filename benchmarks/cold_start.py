@@ -89,7 +89,8 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
     if code != 0:  # show why, without the rows of the results table
         output.seek(0)
         lines = output.read().decode(errors="replace").splitlines()
-        print("\n".join(line for line in lines[-40:] if "│" not in line), file=sys.stderr)
+        shown = [line for line in lines[-40:] if "succeeded │" not in line]
+        print("\n".join(shown), file=sys.stderr)
     return took, len(workers), code
 
 
@@ -102,7 +103,8 @@ def main() -> None:
                         help="also run the Ray sweep with motools imported from this source tree "
                              "(e.g. a checkout of main), for a before/after in one command")
     args = parser.parse_args()
-    exe = shutil.which("motools") or shutil.which("motools", path=str(Path(sys.executable).parent)) or sys.exit("install motools first (pip install -e .)")
+    exe = (shutil.which("motools") or shutil.which("motools", path=str(Path(sys.executable).parent))
+           or sys.exit("install motools first (pip install -e .)"))
     base_env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:

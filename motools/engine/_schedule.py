@@ -22,7 +22,13 @@ from motools.engine._ledger import Ledger
 from motools.engine._node import one_line
 from motools.engine._records import StepRun
 from motools.engine._settle import Force, blocker, marker, settle_cached, skipped
-from motools.engine._single_flight import LeaseLedger, drop_lease, hold_lease, lease_holder, lease_ttl
+from motools.engine._single_flight import (
+    LeaseLedger,
+    drop_lease,
+    hold_lease,
+    lease_holder,
+    lease_ttl,
+)
 from motools.engine._workspace import remove_stale_workspaces
 from motools.workflow._plan import Plan, PlanNode
 

@@ -62,7 +62,7 @@ def remove_stale_workspaces(root: Path | None = None) -> list[Path]:
 
 
 def _process_folder() -> Path:
-    """This process's workspace folder, made (after removing dead processes' folders) on first use."""
+    """This process's workspace folder, made on first use (after removing dead processes')."""
     root = scratch_root()
     with _lock:
         folder = _own.get(root)
@@ -139,7 +139,9 @@ class Workspace(_PathType):  # type: ignore[misc]
 
 def was_used(workspace: Path) -> bool:
     """Whether a workspace's folder was made (the step used it)."""
-    state = object.__getattribute__(workspace, "__dict__") if isinstance(workspace, Workspace) else {}
+    if not isinstance(workspace, Workspace):
+        return True
+    state = object.__getattribute__(workspace, "__dict__")
     return not state.get("_motools_pending", False)
 
 

@@ -63,7 +63,8 @@ def chain_workflow(names: list[str], resources: dict[str, Resources] | None = No
              output_atom_types={f"o_{name}": "blob"}, resources=resources.get(name, Resources()))
         for i, name in enumerate(names)
     ]
-    config_class = dataclass(type("ChainConfig", (), {"__annotations__": dict.fromkeys(names, LinkConfig)}))
+    fields = dict.fromkeys(names, LinkConfig)
+    config_class = dataclass(type("ChainConfig", (), {"__annotations__": fields}))
     return Workflow(name="chain" + "".join(names), input_atom_types={}, steps=steps,
                     config_class=config_class)
 
