@@ -2,8 +2,9 @@
 
 Each run is a whole fresh process (`motools sweep run`), as a user runs it. Prints wall time, the
 driver's peak RSS and the peak RSS of the whole process tree (driver + Ray), and time per point,
-so growth with N can be read off directly. Targets on 2 cores: 1,000 points cold under 15 s,
-fully cached rerun under 2 s, 10,000 points cold under 90 s with RSS under 3 GiB.
+so growth with N can be read off directly. Targets on 2 cores: fully cached rerun of 1,000 points
+under 2 s (and no Ray started), 10,000 points cold under 90 s with all processes together under
+4 GiB. For the cold runs against the Ray floor of the same shape, see cold_start.py.
 
     python benchmarks/sweep_scale.py               # N = 100, 1000
     python benchmarks/sweep_scale.py 100 1000 10000

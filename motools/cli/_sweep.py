@@ -52,6 +52,10 @@ def run(
             table.add_row(c.step, str(c.points), str(c.nodes), str(c.deduplicated),
                           str(c.cached), str(c.to_run))
         console().print(table)
+        for c in preview.steps:  # fused chains: one task runs several steps, each cached on its own
+            if c.fused_with:
+                console().print(f"{c.tasks} task(s) each run {' > '.join((c.step, *c.fused_with))}",
+                                highlight=False)
         return 0
 
     progress = ProgressDisplay()

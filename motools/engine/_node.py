@@ -9,12 +9,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
-import shutil
-import tempfile
 import time
 import traceback
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from motools._errors import StepOutputError
@@ -22,6 +19,7 @@ from motools.atom._atom import Atom, DatasetAtom, create_record, store_dataset
 from motools.atom._dataset import Dataset
 from motools.atom._store import AtomStore, Provenance
 from motools.engine._records import StepRun
+from motools.engine._workspace import Workspace, remove_workspace
 from motools.workflow._plan import PlanNode
 from motools.workflow._spec import AtomConstructor
 
@@ -105,7 +103,8 @@ def execute_node(
         status="failed",
         user=user,
     )
-    workspace = Path(tempfile.mkdtemp(prefix=f"motools-{node.name}-"))
+    # Made on first use: most steps never write to it (see _workspace).
+    workspace = Workspace.for_step(node.name)
     try:
         input_atoms = {name: Atom.load(atom_id, store=store) for name, atom_id in inputs.items()}
         for name, dataset in (preloaded or {}).items():
@@ -144,5 +143,5 @@ def execute_node(
         record.traceback = traceback.format_exc()
         record.ended_at = time.time()
     finally:
-        shutil.rmtree(workspace, ignore_errors=True)
+        remove_workspace(workspace)
     return record

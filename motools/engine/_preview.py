@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from motools.atom._store import AtomStore
+from motools.engine._fuse import chains
 from motools.engine._ledger import Ledger
 from motools.engine._options import Force
 from motools.engine._settle import settle_cached
@@ -38,6 +39,9 @@ class StepPlanCounts:
         failed: Nodes that cannot run (an unselected stage with no cached result, an input
             that does not resolve) or are skipped behind one.
         errors: The one-line reasons of the `failed` nodes, without repeats.
+        tasks: Executor tasks that start with this step.
+        fused_with: The steps fused after it into those tasks (same task, each step still with
+            its own cache key and record; see motools/engine/_fuse.py).
     """
 
     step: str
@@ -47,6 +51,8 @@ class StepPlanCounts:
     to_run: int
     failed: int = 0
     errors: tuple[str, ...] = ()
+    tasks: int = 0
+    fused_with: tuple[str, ...] = ()
 
     @property
     def deduplicated(self) -> int:
@@ -87,11 +93,15 @@ def preview_plan(
     running = Counter(node.name for node in to_run)
     nodes = Counter(node.name for node in plan.nodes.values())
     uses = Counter(step for point in plan.points for step in point)
+    shapes = Counter(tuple(n.name for n in chain) for chain in chains(plan, to_run))
+    tasks = Counter(names[0] for names in shapes.elements())
+    fused = {names[0]: names[1:] for names, _ in reversed(shapes.most_common())}
     return [
         StepPlanCounts(
             step, uses[step], nodes[step], cached[step], running[step],
             failed=sum(1 for name, _ in failed if name == step),
             errors=tuple(dict.fromkeys(error for name, error in failed if name == step)),
+            tasks=tasks[step], fused_with=fused.get(step, ()),
         )
         for step in plan.workflow.step_names if step in nodes
     ]

@@ -1,10 +1,9 @@
-"""The Ray executor: a plan becomes plain `.remote()` tasks chained by ObjectRefs.
+"""The Ray executor: chains of plan nodes become plain `.remote()` tasks linked by ObjectRefs.
 
-The driver settles the cached part of the plan first (one batched Ledger lookup per level, no Ray
-needed), then submits every remaining node at once: each task's upstream ObjectRefs are its
-arguments, so Ray resolves dependencies with no driver round trip. Tasks return their StepRun plus
-the datasets they produced, which travel to downstream tasks through Ray's object store. The driver
-collects results with `ray.wait` and commits them to the Ledger actor in batches.
+The loop is `_schedule.schedule` (shared with the inline executor); this module is its Ray
+backend, plus Ray's start-up, the Ledger actor and how tasks reach the Ledger for leases. Tasks
+return their StepRuns plus the datasets their last node produced, which travel to downstream tasks
+through Ray's object store.
 """
 
 from __future__ import annotations
@@ -13,26 +12,18 @@ import atexit
 import os
 import socket
 import threading
-from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from motools import _hashing
 from motools._errors import UserError
-from motools.atom._dataset import Dataset
 from motools.atom._store import AtomStore
+from motools.engine._chain import ChainResult, run_chain
+from motools.engine._fuse import Chain, task_options
 from motools.engine._ledger import Ledger
-from motools.engine._node import one_line
 from motools.engine._records import StepRun
-from motools.engine._settle import Force, is_forced, marker, settle_cached
-from motools.engine._single_flight import (
-    drop_lease,
-    hold_lease,
-    lease_holder,
-    lease_ttl,
-    run_node_once,
-)
+from motools.engine._schedule import schedule
+from motools.engine._settle import Force
 from motools.workflow._plan import Plan, PlanNode
 
 NAMESPACE = "motools"
@@ -210,75 +201,61 @@ def get_ledger_actor(store: AtomStore) -> ActorLedger:
     return ActorLedger(name)
 
 
-@dataclass
-class NodeResult:
-    """What a node task returns: its StepRun and the datasets it produced (by output name)."""
+class RayBackend:
+    """Chains as Ray tasks: each task's upstream ObjectRefs are its arguments, so Ray starts it
+    when its inputs exist, with no driver round trip. Results are collected with `ray.wait` and
+    committed to the Ledger actor in batches."""
 
-    step_run: StepRun
-    datasets: dict[str, Dataset] = field(default_factory=dict)
+    on_ray = True
+    reserve_keys = True
 
+    def __init__(self, store: AtomStore, ledger: Ledger, address: str | None) -> None:
+        self._store, self._ledger, self._address = store, ledger, address
+        self._actor: ActorLedger | None = None
 
-@dataclass(frozen=True)
-class _TaskContext:
-    store: AtomStore
-    leases: LeaseAccess
-    run_id: str
-    user: str | None
-    force: Force
-    write_cache: bool
-    holder: str
+    def start(self, nodes: Sequence[PlanNode]) -> LeaseAccess:
+        global _remote_chain
+        import ray
 
+        ensure_ray(self._address)
+        check_fits_this_machine(nodes)
+        if _remote_chain is None:
+            _remote_chain = ray.remote(run_chain)
+        self._actor = get_ledger_actor(self._store)
+        return LeaseAccess(self._actor, str(self._ledger.path.resolve()), socket.gethostname())
 
-def _node_task(
-    node: PlanNode,
-    ctx: _TaskContext,
-    claimed: bool,
-    settled: dict[str, StepRun],
-    upstream_ids: list[str],
-    *upstream: NodeResult,
-) -> NodeResult:
-    results = dict(zip(upstream_ids, upstream, strict=True))
-    runs = {**settled, **{pid: r.step_run for pid, r in results.items()}}
-    blocked = [runs[u] for u in node.upstream if runs[u].status in ("failed", "skipped")]
-    if blocked:
-        return NodeResult(marker(node, ctx.run_id, ctx.user, status="skipped",
-                                 error=f"upstream step {blocked[0].step!r} did not succeed"))
-    outputs = {pid: sr.outputs for pid, sr in runs.items()}
-    try:
-        inputs = node.resolve_inputs(outputs)
-    except Exception as exc:
-        return NodeResult(marker(node, ctx.run_id, ctx.user, status="failed", error=one_line(exc)))
-    preloaded: dict[str, Dataset] = {}
-    for name, source in node.inputs.items():
-        for pid in source.producers:
-            if pid in results and name in results[pid].datasets:
-                preloaded[name] = results[pid].datasets[name]
-                break
-    produced: dict[str, Dataset] = {}
-    step_run = run_node_once(
-        node, inputs, node.cache_key(inputs), ctx.store, ctx.leases,
-        run_id=ctx.run_id, user=ctx.user, force=is_forced(node, ctx.force),
-        write_cache=ctx.write_cache,
-        preloaded=preloaded, datasets_out=produced, holder=ctx.holder, claimed=claimed,
-    )
-    return NodeResult(step_run, produced if step_run.status == "succeeded" else {})
+    def submit(self, chain: Chain, args: tuple[Any, ...], inputs: list[Any]) -> Any:
+        return _remote_chain.options(**task_options(chain)).remote(chain, *args, *inputs)
 
+    def as_input(self, handle: Any) -> Any:
+        return handle
 
-_remote_task: Any = None
+    def wait(self, handles: list[Any]) -> list[Any]:
+        import ray
+
+        ready, _ = ray.wait(handles, num_returns=len(handles), timeout=0.2)
+        return list(ready)
+
+    def results(self, handles: list[Any]) -> list[ChainResult | Exception]:
+        import ray
+
+        try:  # one call for the whole batch
+            return list(ray.get(handles))
+        except Exception:  # some task failed: ask each one
+            out: list[ChainResult | Exception] = []
+            for handle in handles:
+                try:
+                    out.append(ray.get(handle))
+                except Exception as exc:
+                    out.append(exc)
+            return out
+
+    def commit(self, step_runs: list[StepRun], *, cache: bool) -> None:
+        assert self._actor is not None
+        self._actor.commit(step_runs, cache=cache)
 
 
-def _task_options(node: PlanNode) -> dict[str, Any]:
-    res = node.step.resources
-    options: dict[str, Any] = {
-        "num_cpus": res.num_cpus,
-        "num_gpus": res.num_gpus,
-        "max_retries": res.max_retries,
-        "retry_exceptions": False,  # user exceptions are retried (if opted in) inside the task
-        "name": f"motools:{node.name}",
-    }
-    if res.memory is not None:
-        options["memory"] = res.memory
-    return options
+_remote_chain: Any = None
 
 
 def run_ray(
@@ -293,96 +270,13 @@ def run_ray(
     observe: Callable[[StepRun], None] | None = None,
     address: str | None = None,
     max_parallel: int | None = None,
+    fuse: bool | None = None,
 ) -> dict[str, StepRun]:
     """Execute a plan on Ray. Returns plan id -> the node's StepRun.
 
-    `max_parallel` caps how many step tasks are submitted and unfinished at any moment.
+    `max_parallel` caps how many tasks are submitted and unfinished at any moment; `fuse`
+    overrides `MOTOOLS_FUSE` (linear chains as one task).
     """
-    done: dict[str, StepRun] = {}
-
-    def settle(runs: Sequence[StepRun]) -> None:
-        for sr in runs:
-            done[sr.plan_id] = sr
-            if observe is not None:
-                observe(sr)
-
-    # 1. The cached part, in this process: a fully cached plan never starts Ray.
-    settled, to_submit, known_keys = settle_cached(
-        plan, store, ledger, run_id=run_id, user=user, force_rerun=force_rerun
-    )
-    ledger.commit(settled, cache=False)
-    settle(settled)
-    if not to_submit:
-        return done
-
-    # 2. Everything else becomes one graph of tasks, submitted at once.
-    import ray
-
-    global _remote_task
-    ensure_ray(address)
-    check_fits_this_machine(to_submit)
-    if _remote_task is None:
-        _remote_task = ray.remote(_node_task)
-    actor = get_ledger_actor(store)
-    leases = LeaseAccess(actor, str(ledger.path.resolve()), socket.gethostname())
-    ctx = _TaskContext(store, leases, run_id, user, force_rerun, not no_cache,
-                       lease_holder(run_id))
-    # Keys known now are leased in one batch; the tasks behind them lease their own.
-    owners = ledger.claim_many(list(known_keys.values()), ctx.holder, lease_ttl())
-    claimed = {pid for pid, key in known_keys.items() if owners[key] == ctx.holder}
-    for pid in claimed:  # queued tasks may wait longer than a TTL: the driver keeps them alive
-        hold_lease(ledger, known_keys[pid], ctx.holder)
-    order = {node.plan_id: i for i, node in enumerate(to_submit)}
-    queue = deque(sorted(to_submit, key=lambda n: (n.level, order[n.plan_id])))
-    # Consumers not yet submitted, per node: a result is released once nobody needs its ref.
-    waiting_consumers = Counter(u for n in to_submit for u in n.upstream)
-    refs: dict[str, Any] = {}
-    pending: dict[Any, str] = {}
-
-    def submit_ready() -> None:
-        # Without max_parallel everything is submitted at once and Ray chains the tasks itself;
-        # with it, at most that many are in flight and the rest wait here.
-        while queue and (max_parallel is None or len(pending) < max_parallel):
-            node = queue.popleft()
-            upstream_ids = [u for u in node.upstream if u in refs]
-            settled_up = {u: done[u] for u in node.upstream if u in done and u not in refs}
-            ref = _remote_task.options(**_task_options(node)).remote(
-                node, ctx, node.plan_id in claimed, settled_up, upstream_ids,
-                *[refs[u] for u in upstream_ids]
-            )
-            refs[node.plan_id] = ref
-            pending[ref] = node.plan_id
-            for u in node.upstream:
-                waiting_consumers[u] -= 1
-                if waiting_consumers[u] <= 0 and u in done:
-                    refs.pop(u, None)
-
-    # 3. Collect in batches: one Ledger commit per batch of finished tasks.
-    submit_ready()
-    while pending:
-        ready_refs, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0.2)
-        batch: list[StepRun] = []
-        for ref in ready_refs:
-            pid = pending.pop(ref)
-            node = plan.nodes[pid]
-            try:
-                batch.append(ray.get(ref).step_run)
-            except Exception as exc:  # the worker died past its retries, or Ray itself failed
-                bad = [u for u in node.upstream if u in done and done[u].status in ("failed", "skipped")]
-                status = "skipped" if bad else "failed"
-                error = f"upstream step {done[bad[0]].step!r} did not succeed" if bad else one_line(exc)
-                # The key (when known up front) releases the node's lease with the commit.
-                batch.append(marker(node, run_id, user, status=status, error=error,
-                                    key=known_keys.get(pid)))
-            done[pid] = batch[-1]
-            if waiting_consumers[pid] <= 0:
-                refs.pop(pid, None)
-            if pid in claimed:
-                drop_lease(known_keys[pid], ctx.holder)
-        if batch:
-            actor.commit(batch, cache=not no_cache)
-            for sr in batch:
-                if observe is not None:
-                    observe(sr)
-        submit_ready()
-    return done
+    return schedule(plan, store, ledger, RayBackend(store, ledger, address), run_id=run_id,
+                    user=user, force_rerun=force_rerun, no_cache=no_cache, observe=observe,
+                    max_parallel=max_parallel, fuse=fuse)

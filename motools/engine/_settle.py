@@ -40,6 +40,32 @@ def marker(node: PlanNode, run_id: str, user: str | None, **fields: object) -> S
     return StepRun.model_validate(base)
 
 
+def blocker(node: PlanNode, runs: Mapping[str, StepRun]) -> StepRun | None:
+    """The first upstream run of `node` that did not succeed, or None.
+
+    The one place that decides "upstream did not succeed": the settle pass, a chain task and the
+    driver's collect loop all ask it.
+    """
+    return next(
+        (runs[u] for u in node.upstream if u in runs and runs[u].status in ("failed", "skipped")),
+        None,
+    )
+
+
+def skipped(node: PlanNode, behind: StepRun, run_id: str, user: str | None,
+            key: str | None = None) -> StepRun:
+    """The record of a node that did not run because `behind` (its upstream) did not succeed."""
+    return marker(node, run_id, user, status="skipped", key=key,
+                  error=f"upstream step {behind.step!r} did not succeed")
+
+
+def cached_run(node: PlanNode, inputs: Mapping[str, str], key: str, outputs: Mapping[str, str],
+               run_id: str, user: str | None) -> StepRun:
+    """The one way a cache hit becomes a StepRun (from the Ledger or from a store step record)."""
+    return marker(node, run_id, user, status="cached", key=key, inputs=dict(inputs),
+                  outputs=dict(outputs))
+
+
 def resolve_level(
     nodes: list[PlanNode],
     done: Mapping[str, StepRun],
@@ -59,10 +85,8 @@ def resolve_level(
     pending: list[tuple[PlanNode, dict[str, str], str]] = []
     outputs = {pid: sr.outputs for pid, sr in done.items() if sr.status in ("succeeded", "cached")}
     for node in nodes:
-        blocked = [done[u] for u in node.upstream if done[u].status in ("failed", "skipped")]
-        if blocked:
-            settled.append(marker(node, run_id, user, status="skipped",
-                                   error=f"upstream step {blocked[0].step!r} did not succeed"))
+        if (behind := blocker(node, done)) is not None:
+            settled.append(skipped(node, behind, run_id, user))
             continue
         try:
             inputs = node.resolve_inputs(outputs)
@@ -83,8 +107,7 @@ def resolve_level(
     to_run: list[tuple[PlanNode, dict[str, str], str]] = []
     for node, inputs, key in pending:
         if key in hits:
-            settled.append(marker(node, run_id, user, status="cached", key=key, inputs=inputs,
-                                   outputs=hits[key]))
+            settled.append(cached_run(node, inputs, key, hits[key], run_id, user))
         elif not node.run:
             settled.append(marker(node, run_id, user, status="failed", key=key, inputs=inputs,
                                    error=f"stage {node.name!r} is not selected and has no cached "

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from motools.atom._store import AtomStore
 from motools.engine._node import execute_node
 from motools.engine._records import StepRun
+from motools.engine._settle import cached_run
 from motools.workflow._plan import PlanNode
 
 log = logging.getLogger("motools")
@@ -145,12 +146,7 @@ def _cached(node: PlanNode, inputs: Mapping[str, str], key: str, store: AtomStor
     record = store.get_step_record(key)
     if record is None or not all(store.has_atom(a) for a in record.get("outputs", {}).values()):
         return None
-    now = time.time()
-    return StepRun(
-        run_id=run_id, plan_id=node.plan_id, key=key, step=node.name, version=node.version,
-        config=node.config_data, inputs=dict(inputs), outputs=record["outputs"],
-        status="cached", user=user, started_at=now, ended_at=now,
-    )
+    return cached_run(node, inputs, key, record["outputs"], run_id, user)
 
 
 def run_node_once(
