@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from motools._errors import UnknownNameError, UserError
-from motools.cli._app import AddressOption, StoreOption, app, check_text, read_ledger
-from motools.cli._render import console, print_failures, print_results
+from motools.cli._app import AddressOption, StoreOption, app, check_text
+from motools.cli._render import console, print_failures, print_points, print_results
 from motools.cli._workflow import Executor
 
 if TYPE_CHECKING:
@@ -77,6 +77,8 @@ def run(
             table.add_row(c.step, str(c.points), str(c.nodes), str(c.deduplicated),
                           str(c.cached), str(c.to_run))
         console().print(table)
+        if spec.sample is not None:  # drawn values are not in the file: show them
+            print_points(points, title=f"{spec.name}: points (sample seed {spec.sample.seed})")
         return 0
 
     progress = ProgressDisplay()
@@ -103,22 +105,11 @@ def _point_label(index: int, overrides: dict[str, object]) -> str:
 
 
 def _find_run(target: str, store: AtomStore) -> RunRecord:
-    """A sweep run by id, or the latest run of a sweep file."""
+    """A sweep run by id, or the latest run of a sweep file (or of a copy of it elsewhere)."""
+    from motools.sweep import find_sweep_run
+
     check_text(target, "run id or sweep file")
-    if target.startswith("run-"):
-        missing = f"no run {target!r} in store {store.uri}; see `motools runs list`"
-        ledger = read_ledger(store, missing)
-        run = ledger.get_run(target)
-        if run is None:
-            raise UserError(missing)
-        return run
-    missing = f"no run of sweep file {target!r} in store {store.uri}; run it first"
-    ledger = read_ledger(store, missing)
-    path = str(Path(target).resolve())
-    for run in ledger.list_runs(limit=10_000):
-        if run.kind == "sweep" and run.info.get("source") == path:
-            return run
-    raise UserError(missing)
+    return find_sweep_run(target, store=store)
 
 
 def _results(target: str, store: AtomStore) -> tuple[RunRecord, pa.Table]:

@@ -14,8 +14,11 @@ from motools.engine._progress import ProgressDisplay, RunObserver
 from motools.engine._records import RunRecord, StepRun
 from motools.engine._result import StepState, WorkflowResult
 from motools.engine._run import get_ledger, run_workflow
+from motools.engine._run_query import RUN_KINDS, RUN_STATUSES, select_runs
 
 __all__ = [
+    "RUN_KINDS",
+    "RUN_STATUSES",
     "Ledger",
     "ProgressDisplay",
     "RunObserver",
@@ -30,6 +33,7 @@ __all__ = [
     "pin_atom",
     "rebuild_index",
     "run_workflow",
+    "select_runs",
     "unpin_atom",
     "verify_store",
 ]

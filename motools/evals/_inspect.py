@@ -40,7 +40,7 @@ from typing import Any
 
 from motools._errors import UserError
 from motools.evals._protocol import EvalOutput
-from motools.registry import import_string, resolve
+from motools.registry import import_string, is_file_ref, resolve
 
 ENGINE_BACKENDS = frozenset({"local", "tinker"})
 """Model backends served through their training engine by the `motools` inspect provider."""
@@ -196,10 +196,11 @@ def weights_path(model: dict[str, Any]) -> str:
 
 
 def load_task(eval_task: str) -> Any:
-    """The task function (or Task) named by `module:function` or by a registered task name."""
+    """The task function (or Task) named by `module:function`, a file's `path.py@function`, or
+    a registered task name."""
     from inspect_ai import Task
 
-    if ":" in eval_task:
+    if ":" in eval_task or is_file_ref(eval_task):
         obj = import_string(eval_task, what="eval task")
     else:
         obj = resolve("task", eval_task)

@@ -21,7 +21,9 @@ from motools.engine._result import StepState, StepStates, WorkflowResult
 from motools.engine._run import ExecutorName, execute_plan, get_ledger
 from motools.engine._settle import Force, settle_cached
 from motools.sweep._collate import PointOutcome, collate
+from motools.sweep._context import point_context
 from motools.sweep._expand import SweepPoint, expand
+from motools.sweep._find import sweep_digest
 from motools.sweep._spec import SweepSpec
 from motools.workflow._config import config_to_dict
 from motools.workflow._plan import Plan, compile_plan
@@ -148,7 +150,7 @@ def _outcome(point: SweepPoint, result: WorkflowResult) -> PointOutcome:
     return PointOutcome(
         index=point.index, overrides=dict(point.overrides), status=status,
         error=failed.error if failed else None, failed_step=failed.name if failed else None,
-        metrics=metrics, eval_atom=eval_atom,
+        metrics=metrics, eval_atom=eval_atom, **point_context(result),
     )
 
 
@@ -172,7 +174,8 @@ def execute_sweep(
         plan, st, kind="sweep", name=spec.name or workflow.name, user=spec.user,
         force_rerun=force_rerun, no_cache=no_cache, executor=executor, address=address,
         observe=observe, max_parallel=spec.max_parallel,
-        info={"source": source, "points": len(points), "workflow": workflow.name},
+        info={"source": source, "points": len(points), "workflow": workflow.name,
+              "sweep_digest": sweep_digest(spec)},
     )
     results = [
         WorkflowResult(run.id, workflow.name,
