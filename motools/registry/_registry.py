@@ -209,15 +209,18 @@ def _import_file(target: str, what: str) -> Any:
 
     The module gets a name derived from its absolute path, so two files named `task.py` never
     share a module, and its folder goes on `sys.path` so it can import its neighbours. This runs
-    the same way in a fresh Ray worker: all it needs is the path.
+    the same way in a fresh Ray worker: all it needs is the path. (A file edited since it was
+    imported is imported again, under another name.)
     """
     match = _FILE_REF.match(absolute_file_ref(target))
     assert match is not None
     path, attr = match["path"], match["attr"]
     if not os.path.isfile(path):
         raise UserError(f"{what} {target!r}: file not found: {path}")
-    name = "motools_local_" + _hashing.sha256_bytes(path.encode())[:16] + "_" + re.sub(
-        r"\W", "_", Path(path).stem)
+    # Named by path and content: a long-lived worker imports an edited file afresh.
+    content = _hashing.sha256_file(path)
+    tag = _hashing.sha256_bytes(f"{path}\n{content}".encode())[:16]
+    name = f"motools_local_{tag}_" + re.sub(r"\W", "_", Path(path).stem)
     module = sys.modules.get(name)
     if module is None:
         folder = os.path.dirname(path)
@@ -378,7 +381,8 @@ def _file_ref_checked(value: str, *, static: bool) -> str:
     if not static or "." in attr:
         return _callable_import(value)
     try:
-        names = _top_level_names(path)
+        # Not the cached reader: a researcher's own file changes between validations.
+        names = _top_level_names.__wrapped__(path)
     except (SyntaxError, ValueError, OSError):
         return _callable_import(value)
     if attr not in names:
