@@ -19,8 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from motools.sweep import run_sweep
-from motools.sweep._plot import plot
+from motools.sweep import plot, run_sweep
 from mozoo.workflows.train_and_evaluate import TrainAndEvaluateConfig, train_and_evaluate_workflow
 
 REPO = Path(__file__).resolve().parent.parent

@@ -12,6 +12,7 @@ from motools.sweep._expand import SweepPoint, config_paths
 from motools.sweep._find import find_sweep_run, sweep_digest
 from motools.sweep._logs import ExportedLogs, export_eval_logs
 from motools.sweep._overrides import apply_overrides, parse_override
+from motools.sweep._plot import plot
 from motools.sweep._run import PointFailure, SweepResult, load_results, run_sweep
 from motools.sweep._spec import SweepSpec, load_sweep
 
@@ -28,6 +29,7 @@ __all__ = [
     "load_results",
     "load_sweep",
     "parse_override",
+    "plot",
     "run_sweep",
     "sweep_digest",
 ]
