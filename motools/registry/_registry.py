@@ -334,6 +334,13 @@ def describe(entry: Entry) -> str:
     for node in tree.body if tree else []:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == attr:
             return (ast.get_docstring(node) or "").strip().split("\n")[0]
+        # An object built at module level (`my_workflow = Workflow(..., description="...")`):
+        # its literal `description=` argument, read without running the module.
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                and any(isinstance(t, ast.Name) and t.id == attr for t in node.targets)):
+            for keyword in node.value.keywords:
+                if keyword.arg == "description" and isinstance(keyword.value, ast.Constant):
+                    return str(keyword.value.value).strip().split("\n")[0]
     return ""
 
 

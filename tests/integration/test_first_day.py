@@ -337,3 +337,21 @@ def test_a_missing_local_task_file_is_one_line_naming_the_field(tmp_path, isolat
     (line,) = result.err.splitlines()
     assert "evaluate_model.eval_task" in line and "file not found" in line
     assert str(tmp_path / "tasks" / "my_task.py") in line
+
+
+# ---- 9. docs agree with the code ---------------------------------------------------------------
+
+
+def test_zoo_list_imports_none_of_what_it_lists(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom motools.cli._app import main\nassert main(['zoo', 'list']) == 0\n"
+            "heavy = ('mozoo.workflows.train_and_evaluate', 'mozoo.tasks.hello_world', "
+            "'mozoo.datasets.hello_world', 'motools.training._trainer', 'inspect_ai', 'torch')\n"
+            "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "prepare a dataset, fine-tune a model on it" in proc.stdout  # read from source
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
