@@ -26,7 +26,9 @@ def _when(ts: float | None) -> str:
 @runs_app.command("list")
 def list_runs(
     limit: Annotated[int, typer.Option(help="How many runs to show, newest first.")] = 20,
-    kind: Annotated[str | None, typer.Option(help="Only runs of this kind: workflow, sweep.")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Only runs of this kind: workflow, sweep.")
+    ] = None,
     name: Annotated[
         str | None, typer.Option(help="Only runs with this name (shell pattern: 'hello-*').")
     ] = None,

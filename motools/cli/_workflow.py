@@ -31,7 +31,8 @@ def _workflow(name: str) -> Workflow:
 
 
 def _config(wf: Workflow, path: Path) -> Any:
-    from motools.workflow._config import load_yaml_file, rebase_code_paths, validate_config
+    from motools.workflow._code_paths import rebase_code_paths
+    from motools.workflow._config import load_yaml_file, validate_config
 
     data = load_yaml_file(path)
     if data is None:

@@ -162,7 +162,8 @@ def choices_text(kind: Kind) -> str:
 
 
 # Local code, inspect's form: `tasks/my_task.py@my_task`, a path to a Python file and a name in it.
-_FILE_REF = re.compile(r"^(?P<path>.+\.py)@(?P<attr>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)$")
+_FILE_REF = re.compile(
+    r"^(?P<path>.+\.py)@(?P<attr>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)$")
 _FILE_CONTENT_PREFIX = "file-sha256:"
 
 

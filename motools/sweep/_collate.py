@@ -2,8 +2,9 @@
 
 One row per point: `point`, one column per override dot path, the metric columns, what the numbers
 are about (`model`, `train_backend`, `eval_backend`, and `synthetic`: true when a backend made the
-results up, e.g. `dummy`), then `status`, `error`, `failed_step` and `eval_atom`. The schema metadata key `motools.sweep` records which
-columns are parameters and which are metrics, so plots and reports need no guessing.
+results up, e.g. `dummy`), then `status`, `error`, `failed_step` and `eval_atom`. The schema
+metadata key `motools.sweep` records which columns are parameters and which are metrics, so plots
+and reports need no guessing.
 """
 
 from __future__ import annotations

@@ -29,9 +29,9 @@ from motools.workflow._config import (
     _unwrap,
     config_fields,
     load_yaml_file,
-    rebase_code_paths,
     validate_config,
 )
+from motools.workflow._code_paths import rebase_code_paths
 from motools.workflow._spec import Workflow
 
 _MAX_LISTED = 20

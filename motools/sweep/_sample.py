@@ -76,7 +76,8 @@ def check_distribution(law: Any, where: str) -> tuple[str, Any]:
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in arg):
             raise ConfigError(f"{where}: expected two integers [low, high], got {arg!r}")
         if low >= high:
-            raise ConfigError(f"{where}: low must be less than high (high is excluded), got {arg!r}")
+            raise ConfigError(
+                f"{where}: low must be less than high (high is excluded), got {arg!r}")
         return name, arg
     if not all(_number(v) for v in arg):
         raise ConfigError(f"{where}: expected two finite numbers [low, high], got {arg!r}")

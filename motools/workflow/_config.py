@@ -333,57 +333,25 @@ def format_validation_error(
 
 
 def _missing_hint(model: Any, loc: tuple[Any, ...]) -> str | None:
-    """What a missing field's annotation says to choose from (e.g. the registered backends).
-
-    Metadata of `Annotated` that has a `missing_hint()` method supplies it; no hint otherwise.
-    """
+    """What a missing field's annotation says to choose from (e.g. the registered backends):
+    metadata of `Annotated` with a `missing_hint()` method supplies it."""
     parent = _type_at(model, loc[:-1])
     if not loc or not _structured(parent) or not isinstance(loc[-1], str):
         return None
-    tp = _field_types(parent).get(loc[-1], (None, None))[1]
-    if isinstance(parent, type) and issubclass(parent, BaseModel):
-        info = parent.model_fields.get(loc[-1])
-        metadata: list[Any] = list(info.metadata) if info is not None else []
-    else:
-        metadata = list(typing.get_args(tp)[1:]) if typing.get_origin(tp) is typing.Annotated else []
-    for item in metadata:
+    for item in field_metadata(parent, loc[-1]):
         hint = getattr(item, "missing_hint", None)
         if callable(hint):
             return str(hint())
     return None
 
 
-def _field_metadata(cls: type, name: str) -> list[Any]:
+def field_metadata(cls: type, name: str) -> list[Any]:
     """The `Annotated` metadata of one field of a model or dataclass."""
     if issubclass(cls, BaseModel):
         info = cls.model_fields.get(name)
         return list(info.metadata) if info is not None else []
     tp = _field_types(cls).get(name, (None, None))[1]
     return list(typing.get_args(tp)[1:]) if typing.get_origin(tp) is typing.Annotated else []
-
-
-def rebase_code_paths(config_class: Any, data: Any, folder: str | os.PathLike[str]) -> Any:
-    """A copy of plain config data with relative local-code paths made absolute against `folder`.
-
-    Fields whose annotation carries metadata with a `rebase(value, folder)` method (import
-    strings, which may name a file: `tasks/my_task.py@my_task`) are rebased; everything else is
-    left as it is. Used when a config is read from a file, so a relative path means relative to
-    that file, wherever the command runs.
-    """
-    cls = _unwrap(config_class)
-    if not _structured(cls) or not isinstance(data, Mapping):
-        return data
-    fields = _field_types(cls)
-    out = dict(data)
-    for key, value in data.items():
-        if key not in fields:
-            continue  # an unknown key: validation reports it
-        rebase = [m.rebase for m in _field_metadata(cls, key) if callable(getattr(m, "rebase", None))]
-        if rebase:
-            out[key] = rebase[0](value, folder)
-        else:
-            out[key] = rebase_code_paths(fields[key][1], value, folder)
-    return out
 
 
 def _find_unknown_keys(tp: Any, data: Any, loc: tuple[Any, ...], out: list[str]) -> None:
@@ -534,6 +502,8 @@ class WorkflowConfig(BaseModel):
         data = load_yaml_file(path)
         if data is None:
             raise ConfigError(f"{path}: empty config")
+        from motools.workflow._code_paths import rebase_code_paths
+
         # `tasks/my_task.py@my_task` in the file is relative to the file.
         data = rebase_code_paths(cls, data, os.path.dirname(os.path.abspath(path)))
         return cls.from_dict(data, source=str(path))

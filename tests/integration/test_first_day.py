@@ -58,7 +58,8 @@ def test_an_omitted_backend_is_one_line_exit_2_listing_the_backends(tmp_path, is
                                                                     section):
     data = dummy_config()
     del data[section]["backend_name"]
-    result = cli("workflow", "run", "train_and_evaluate", "--config", write(tmp_path / "c.yaml", data))
+    config = write(tmp_path / "c.yaml", data)
+    result = cli("workflow", "run", "train_and_evaluate", "--config", config)
     assert result.code == 2, result.out + result.err
     (line,) = result.err.splitlines()
     assert f"{section}.backend_name: required field missing; choose one of: dummy" in line

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from motools.registry import file_refs_by_content, import_string, is_file_ref
-from motools.workflow._config import rebase_code_paths
+from motools.workflow._code_paths import rebase_code_paths
 from mozoo.workflows.train_and_evaluate import TrainAndEvaluateConfig
 
 
@@ -24,7 +24,8 @@ def test_file_references_are_told_apart_from_module_strings() -> None:
 
 def test_a_file_is_imported_by_path_with_its_folder_importable(tmp_path: Path) -> None:
     write(tmp_path / "lib" / "helper.py", "VALUE = 41\n")
-    path = write(tmp_path / "lib" / "t.py", "from helper import VALUE\ndef f():\n    return VALUE + 1\n")
+    path = write(tmp_path / "lib" / "t.py",
+                 "from helper import VALUE\ndef f():\n    return VALUE + 1\n")
     assert import_string(f"{path}@f")() == 42
 
 
