@@ -131,14 +131,15 @@ def dry_run(
 
 def _outcome(point: SweepPoint, result: WorkflowResult) -> PointOutcome:
     metrics: dict[str, dict[str, Any]] = {}
-    eval_atom = None
+    eval_atom = eval_backend = None
     for state in result.step_states:
         for atom_id in state.output_atoms.values():
             if atom_id.startswith("eval-"):
                 atom = Atom.load(atom_id, store=result.store)
                 if isinstance(atom, EvalAtom):
-                    metrics.update(atom.load().metrics)
-                    eval_atom = atom_id
+                    evaluated = atom.load()
+                    metrics.update(evaluated.metrics)
+                    eval_atom, eval_backend = atom_id, evaluated.backend
     statuses = {s.status for s in result.step_states}
     failed = next((s for s in result.step_states if s.status == "failed"), None)
     if failed is None and "skipped" in statuses:
@@ -150,7 +151,7 @@ def _outcome(point: SweepPoint, result: WorkflowResult) -> PointOutcome:
     return PointOutcome(
         index=point.index, overrides=dict(point.overrides), status=status,
         error=failed.error if failed else None, failed_step=failed.name if failed else None,
-        metrics=metrics, eval_atom=eval_atom, **point_context(result),
+        metrics=metrics, eval_atom=eval_atom, **point_context(result, eval_backend),
     )
 
 
