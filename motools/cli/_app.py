@@ -77,7 +77,15 @@ def _fail(message: str, code: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (0 ok, 1 failures, 2 bad input, 130 interrupted)."""
-    from motools.cli import _atom, _cache, _runs, _sweep, _workflow, _zoo  # noqa: F401  (sub-commands)
+    from motools.cli import (  # noqa: F401  (sub-commands)
+        _atom,
+        _cache,
+        _runs,
+        _sweep,
+        _sweep_logs,
+        _workflow,
+        _zoo,
+    )
 
     args = list(sys.argv[1:] if argv is None else argv)
     # --debug is accepted anywhere on the line, not only before the sub-command.

@@ -6,8 +6,12 @@ import functools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pyarrow as pa
     from rich.console import Console
+
+    from motools.sweep import SweepPoint
 
     from motools.workflow import WorkflowResult
 
@@ -44,18 +48,31 @@ def _short_names(columns: list[str]) -> dict[str, str]:
 
 
 def print_results(table: pa.Table, *, title: str, limit: int | None = 50) -> None:
-    """A sweep's results: a row per point with its swept values, metrics and status."""
+    """A sweep's results: a row per point with its swept values, metrics, model and status.
+
+    Rows whose backends made their results up (`dummy`) say `synthetic` in the backends column.
+    """
     from rich.table import Table
 
     from motools.sweep import metric_columns, param_columns
 
     params, metrics = param_columns(table), metric_columns(table)
     names = _short_names(params)
-    out = Table("point", *[names[p] for p in params], *metrics, "status", title=title)
+    # Tables written before these columns existed have none of them.
+    context = "model" in table.column_names
+    extra = ["model", "backends"] if context else []
+    out = Table("point", *[names[p] for p in params], *metrics, *extra, "status", title=title)
     rows = table.to_pylist()
+    synthetic = 0
     for row in rows if limit is None else rows[:limit]:
         cells = [str(row["point"])]
         cells += [_cell(row.get(p)) for p in [*params, *metrics]]
+        if context:
+            backends = f"{row.get('train_backend') or '-'}/{row.get('eval_backend') or '-'}"
+            if row.get("synthetic"):
+                synthetic += 1
+                backends += " [yellow]synthetic[/]"
+            cells += [_cell(row.get("model")), backends]
         status = row["status"]
         cells.append(f"[{_STYLE.get(status, '')}]{status}[/]")
         out.add_row(*cells)
@@ -63,6 +80,23 @@ def print_results(table: pa.Table, *, title: str, limit: int | None = 50) -> Non
     if limit is not None and len(rows) > limit:
         console().print(f"... {len(rows) - limit} more rows: `motools sweep results` prints all, "
                         "`-o results.csv` writes them", highlight=False)
+    if synthetic:
+        console().print(f"{synthetic} row(s) synthetic: a dummy backend trained or evaluated "
+                        "nothing, its metrics measure nothing", highlight=False)
+
+
+def print_points(points: Sequence[SweepPoint], *, title: str) -> None:
+    """A row per sweep point: its index and the value of each swept path."""
+    from rich.table import Table
+
+    paths = list(dict.fromkeys(path for p in points for path in p.overrides))
+    names = _short_names(paths)
+    out = Table("point", *[names[p] for p in paths], title=title)
+    for point in points:
+        # Exact values (not 4 digits): they are what the run will use and the cache key holds.
+        out.add_row(str(point.index), *[str(point.overrides[p]) if p in point.overrides else "-"
+                                        for p in paths])
+    console().print(out)
 
 
 def _cell(value: object) -> str:

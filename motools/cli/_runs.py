@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from motools.errors import UserError
 from motools.cli._app import StoreOption, app, check_text, read_ledger
-from motools.cli._render import console
+from motools.cli._render import console, print_results
+
+if TYPE_CHECKING:
+    from motools.atom import AtomStore
+    from motools.engine import RunRecord, StepRun
 
 runs_app = typer.Typer(help="List and inspect past runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
@@ -22,16 +26,32 @@ def _when(ts: float | None) -> str:
 @runs_app.command("list")
 def list_runs(
     limit: Annotated[int, typer.Option(help="How many runs to show, newest first.")] = 20,
+    kind: Annotated[
+        str | None, typer.Option(help="Only runs of this kind: workflow, sweep.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Only runs with this name (shell pattern: 'hello-*').")
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="Only runs by this user.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="Only runs with this status: running, succeeded, failed, interrupted."),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     """The most recent runs: id, name, user, status, step counts by outcome."""
     from rich.table import Table
 
     from motools.atom import get_store
-    from motools.engine import get_ledger
+    from motools.engine import get_ledger, select_runs
 
+    for value, what in ((kind, "--kind"), (name, "--name"), (user, "--user"), (status, "--status")):
+        if value is not None:
+            check_text(value, what)
+    runs = select_runs(get_ledger(get_store(store)), kind=kind, name=name, user=user,
+                       status=status, limit=limit)
     table = Table("run", "kind", "name", "user", "started", "status", "steps", box=None)
-    for run in get_ledger(get_store(store)).list_runs(limit):
+    for run in runs:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()))
         table.add_row(run.id, run.kind, run.name, run.user or "-", _when(run.started_at),
                       run.observed_status(), counts)
@@ -67,7 +87,37 @@ def show_run(
         node = (sr.node or "-")[:8]
         table.add_row(sr.step, sr.status, took, sr.host, node, (sr.key or "-")[:12], sr.error or "")
     console().print(table)
+    _print_run_metrics(run, step_runs, get_store(store))
     for sr in step_runs:
         if sr.traceback:
             console().rule(f"{sr.step} ({sr.id})")
             console().print(sr.traceback, highlight=False, markup=False)
+
+
+def _print_run_metrics(run: RunRecord, step_runs: list[StepRun], store: AtomStore) -> None:
+    """A sweep's results table, or the metrics of each eval atom a workflow run produced."""
+    from rich.table import Table
+
+    from motools.atom import Atom, EvalAtom
+
+    if run.kind == "sweep":
+        from motools.sweep import load_results
+
+        table = load_results(store, run.id)
+        if table is not None:
+            print_results(table, title=f"results of {run.name}", limit=None)
+        return
+    out = Table("step", "task", "metric", "value", box=None, title="metrics")
+    for sr in step_runs:
+        for atom_id in sr.outputs.values():
+            if not atom_id.startswith("eval-"):
+                continue
+            atom = Atom.load(atom_id, store=store)
+            if not isinstance(atom, EvalAtom):
+                continue
+            for task, metrics in atom.load().metrics.items():
+                for metric, value in metrics.items():
+                    shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+                    out.add_row(sr.step, task, metric, shown)
+    if out.row_count:
+        console().print(out)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from motools.cli._app import AddressOption, StoreOption, app, check_text, read_ledger
-from motools.cli._render import console, print_failures, print_results
+from motools.cli._render import console, print_failures, print_points, print_results
 from motools.cli._workflow import Executor, force_steps
 from motools.errors import UserError
 
@@ -56,6 +56,9 @@ def run(
             if c.fused_with:
                 console().print(f"{c.tasks} task(s) each run {' > '.join((c.step, *c.fused_with))}",
                                 highlight=False)
+        if preview.sample_seed is not None:  # drawn values are not in the file: show them
+            print_points(preview.points,
+                         title=f"{preview.name}: points (sample seed {preview.sample_seed})")
         return 0
 
     progress = ProgressDisplay()
@@ -78,22 +81,11 @@ def _point_label(index: int, overrides: dict[str, object]) -> str:
 
 
 def _find_run(target: str, store: AtomStore) -> RunRecord:
-    """A sweep run by id, or the latest run of a sweep file."""
+    """A sweep run by id, or the latest run of a sweep file (or of a copy of it elsewhere)."""
+    from motools.sweep import find_sweep_run
+
     check_text(target, "run id or sweep file")
-    if target.startswith("run-"):
-        missing = f"no run {target!r} in store {store.uri}; see `motools runs list`"
-        ledger = read_ledger(store, missing)
-        run = ledger.get_run(target)
-        if run is None:
-            raise UserError(missing)
-        return run
-    missing = f"no run of sweep file {target!r} in store {store.uri}; run it first"
-    ledger = read_ledger(store, missing)
-    path = str(Path(target).resolve())
-    for run in ledger.list_runs(limit=10_000):
-        if run.kind == "sweep" and run.info.get("source") == path:
-            return run
-    raise UserError(missing)
+    return find_sweep_run(target, store=store)
 
 
 def _results(target: str, store: AtomStore) -> tuple[RunRecord, pa.Table]:

@@ -31,11 +31,13 @@ def _workflow(name: str) -> Workflow:
 
 
 def _config(wf: Workflow, path: Path) -> Any:
-    from motools.workflow import load_yaml_file, validate_config
+    from motools.workflow import load_yaml_file, rebase_code_paths, validate_config
 
     data = load_yaml_file(path)
     if data is None:
         raise ConfigError(f"{path}: empty config")
+    # A local task file (`tasks/my_task.py@my_task`) is relative to the config file.
+    data = rebase_code_paths(wf.config_class, data, path.resolve().parent)
     return validate_config(wf.config_class, data, source=str(path))
 
 

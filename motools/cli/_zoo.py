@@ -28,13 +28,12 @@ def list_zoo() -> None:
     """Every registered workflow, dataset, eval task, backend, engine, provider and atom type."""
     from rich.table import Table
 
-    from motools.registry import describe, entries, resolve
+    from motools.registry import describe, entries
 
     for kind, title in _SECTIONS:
         table = Table("name", "import path", "description", title=title, title_justify="left",
                       box=None)
         for entry in entries(kind):  # type: ignore[arg-type]
-            # Workflows are objects, not functions: their description lives on the object.
-            text = resolve("workflow", entry.name).description if kind == "workflow" else ""
-            table.add_row(entry.name, entry.target, text or describe(entry))
+            # Read from source (a workflow's literal `description=` too): nothing is imported.
+            table.add_row(entry.name, entry.target, describe(entry))
         console().print(table)

@@ -19,8 +19,11 @@ from motools.engine._progress import ProgressDisplay, RunObserver
 from motools.engine._records import RunRecord, StepRun
 from motools.engine._result import StepState, WorkflowResult
 from motools.engine._run import get_ledger
+from motools.engine._run_query import RUN_KINDS, RUN_STATUSES, select_runs
 
 __all__ = [
+    "RUN_KINDS",
+    "RUN_STATUSES",
     "Ledger",
     "ProgressDisplay",
     "RunObserver",
@@ -36,6 +39,7 @@ __all__ = [
     "get_ledger",
     "pin_atom",
     "rebuild_index",
+    "select_runs",
     "unpin_atom",
     "verify_store",
 ]

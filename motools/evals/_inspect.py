@@ -41,7 +41,7 @@ from typing import Any
 
 from motools._errors import UserError
 from motools.evals._protocol import EvalOutput
-from motools.registry import available, import_string, resolve
+from motools.registry import available, import_string, is_file_ref, resolve
 
 GATHER_S = 0.05
 """How long a run waits for concurrent `evaluate` calls to join it before it starts."""
@@ -206,10 +206,11 @@ def weights_path(model: dict[str, Any]) -> str:
 
 
 def load_task(eval_task: str) -> Any:
-    """The task function (or Task) named by `module:function` or by a registered task name."""
+    """The task function (or Task) named by `module:function`, a file's `path.py@function`, or
+    a registered task name."""
     from inspect_ai import Task
 
-    if ":" in eval_task:
+    if ":" in eval_task or is_file_ref(eval_task):
         obj = import_string(eval_task, what="eval task")
     else:
         obj = resolve("task", eval_task)

@@ -23,24 +23,33 @@ from motools.sweep._run import (
     load_results,
     run_sweep,
 )
+from motools.sweep._find import find_sweep_run, sweep_digest
+from motools.sweep._logs import ExportedLogs, export_eval_logs
+from motools.sweep._overrides import apply_overrides, parse_override
 from motools.sweep._spec import SweepSpec, load_sweep
 
 __all__ = [
+    "ExportedLogs",
     "PointFailure",
     "SweepPoint",
     "SweepPreview",
     "SweepResult",
     "SweepSpec",
+    "apply_overrides",
     "config_paths",
     "dry_run_sweep",
     "dry_run_sweep_file",
+    "export_eval_logs",
+    "find_sweep_run",
     "load_results",
     "load_sweep",
     "metric_columns",
     "param_columns",
+    "parse_override",
     "plot",
     "read_results",
     "run_sweep",
     "run_sweep_file",
+    "sweep_digest",
     "write_results",
 ]

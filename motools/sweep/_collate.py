@@ -1,8 +1,10 @@
 """Collate the outcomes of a sweep's points into one Arrow table, and read and write it.
 
-One row per point: `point`, one column per override dot path, the metric columns, then `status`,
-`error`, `failed_step` and `eval_atom`. The schema metadata key `motools.sweep` records which
-columns are parameters and which are metrics, so plots and reports need no guessing.
+One row per point: `point`, one column per override dot path, the metric columns, what the numbers
+are about (`model`, `train_backend`, `eval_backend`, and `synthetic`: true when a backend made the
+results up, e.g. `dummy`), then `status`, `error`, `failed_step` and `eval_atom`. The schema
+metadata key `motools.sweep` records which columns are parameters and which are metrics, so plots
+and reports need no guessing.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from motools._errors import UserError
 
 METADATA_KEY = b"motools.sweep"
 TASK_COLUMN = "task"
+CONTEXT_COLUMNS = ("model", "train_backend", "eval_backend", "synthetic")
 STATUS_COLUMNS = ("status", "error", "failed_step", "eval_atom")
-_RESERVED = frozenset({"point", TASK_COLUMN, *STATUS_COLUMNS})
+_RESERVED = frozenset({"point", TASK_COLUMN, *CONTEXT_COLUMNS, *STATUS_COLUMNS})
 _WRITE_SUFFIXES = (".parquet", ".csv")
 
 
@@ -36,6 +39,11 @@ class PointOutcome:
         failed_step: Name of the step that failed.
         metrics: Task name -> metric name -> value, from the point's evaluation.
         eval_atom: Id of the eval atom the metrics were read from.
+        model: The base model the point trained (or evaluated), when its atoms say.
+        train_backend: The training backend that made the point's model.
+        eval_backend: The eval backend that made the point's metrics.
+        synthetic: A backend of the point makes up its results (`dummy`): its metrics measure
+            nothing.
     """
 
     index: int
@@ -45,6 +53,10 @@ class PointOutcome:
     failed_step: str | None = None
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     eval_atom: str | None = None
+    model: str | None = None
+    train_backend: str | None = None
+    eval_backend: str | None = None
+    synthetic: bool = False
 
 
 def collate(outcomes: Sequence[PointOutcome]) -> pa.Table:
@@ -83,10 +95,14 @@ def collate(outcomes: Sequence[PointOutcome]) -> pa.Table:
         columns[TASK_COLUMN] = pa.array([next(iter(m), None) for m in metrics], pa.string())
     for (t, name), column in zip(metric_keys, metric_names):
         columns[column] = _infer([m.get(t, {}).get(name) for m in metrics])
+    for column in CONTEXT_COLUMNS[:-1]:
+        columns[column] = pa.array([getattr(o, column) for o in rows], pa.string())
+    columns["synthetic"] = pa.array([o.synthetic for o in rows], pa.bool_())
     for column in STATUS_COLUMNS:
         columns[column] = pa.array([getattr(o, column) for o in rows], pa.string())
 
-    expected = 1 + len(params) + int(single) + len(metric_names) + len(STATUS_COLUMNS)
+    expected = (1 + len(params) + int(single) + len(metric_names) + len(CONTEXT_COLUMNS)
+                + len(STATUS_COLUMNS))
     if len(columns) != expected:
         clash = sorted(set(params) & (_RESERVED | set(metric_names)))
         raise UserError(f"sweep results: override paths clash with result columns: {clash}")

@@ -1,7 +1,8 @@
 """Expand a sweep spec into points: one validated workflow config per combination of its axes.
 
 Points, in order: the cartesian product of the `grid` axes (like `itertools.product`, keys in file
-order), then each explicit `points` entry; each of these is crossed with the `zip` rows. A dot path
+order), each crossed with the rows drawn by `sample` (if any), then each explicit `points` entry;
+each of these is crossed with the `zip` rows. A dot path
 (`submit_training.hyperparameters.learning_rate`) sets one nested key of a copy of the base config.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from motools._errors import ConfigError
+from motools.sweep._sample import draw_samples
 from motools.sweep._spec import SweepSpec
 
 # The same type walk validate_config uses, so a path is listed exactly when validation reaches it.
@@ -29,6 +31,7 @@ from motools.workflow._config import (
     load_yaml_file,
     validate_config,
 )
+from motools.workflow._code_paths import rebase_code_paths
 from motools.workflow._spec import Workflow
 
 _MAX_LISTED = 20
@@ -41,8 +44,8 @@ class SweepPoint:
 
     Attributes:
         index: Position in the sweep, from 0.
-        overrides: Dot path -> value set on the base config, in axis order (grid keys, then zip
-            keys, then the explicit point's keys).
+        overrides: Dot path -> value set on the base config, in axis order (grid keys, then
+            sampled keys, then zip keys, then the explicit point's keys).
         config: The validated instance of the workflow's config class.
     """
 
@@ -101,8 +104,11 @@ def base_config(spec: SweepSpec, workflow: Workflow, *, source_dir: str | Path) 
                 f"{path}: expected a mapping of step name to step config, got {type(data).__name__}"
             )
         _check_sections(data, workflow, str(path), "")
+        # Local code paths (`tasks/my_task.py@my_task`) are relative to the file they are in.
+        data = rebase_code_paths(workflow.config_class, data, path.resolve().parent)
     _check_sections(spec.config, workflow, where, "config.")
-    return _deep_merge(data, spec.config)
+    inline = rebase_code_paths(workflow.config_class, spec.config, Path(source_dir).resolve())
+    return _deep_merge(data, inline)
 
 
 def _walk(tp: Any, prefix: str, seen: tuple[type, ...]) -> Iterator[tuple[str, bool]]:
@@ -207,12 +213,17 @@ def _check(spec: SweepSpec, workflow: Workflow, source: str) -> None:
                 raise ConfigError(_unknown_path_msg(f"{source}: {kind}.{key}", key, listed))
             if not values:
                 raise ConfigError(f"{source}: {kind}.{key}: empty list")
+    sampled = list(spec.sample.params) if spec.sample is not None else []
+    for key in sampled:
+        if not _valid(key, listed):
+            raise ConfigError(_unknown_path_msg(f"{source}: sample.params.{key}", key, listed))
     lengths = {key: len(values) for key, values in spec.zip.items()}
     if len(set(lengths.values())) > 1:
         shown = ", ".join(f"{key} has {n}" for key, n in lengths.items())
         raise ConfigError(f"{source}: zip: lists differ in length: {shown}")
     zipped = [(k, f"zip.{k}") for k in spec.zip]
-    _check_once(source, [*((k, f"grid.{k}") for k in spec.grid), *zipped])
+    _check_once(source, [*((k, f"grid.{k}") for k in spec.grid),
+                         *((k, f"sample.params.{k}") for k in sampled), *zipped])
     for i, point in enumerate(spec.points):
         if not isinstance(point, Mapping):
             raise ConfigError(f"{source}: points[{i}]: expected a mapping of dot path to value")
@@ -235,21 +246,27 @@ def expand(
         source: What to call the sweep in error messages (usually the file path).
 
     Returns:
-        The points in order: grid product x zip rows, then each explicit point x zip rows.
+        The points in order: grid product x sampled rows x zip rows, then each explicit point x
+        zip rows.
         A spec with no axes and no points gives one point: the base config.
 
     Raises:
-        ConfigError: An unknown dot path, an empty axis, zip lists of unequal length, a path set
-            twice, a point that is not a mapping, or a point whose config does not validate
+        ConfigError: An unknown dot path, an empty axis, zip lists of unequal length, a bad
+            `sample` distribution, a path set twice, a point that is not a mapping, or a
+            point whose config does not validate
             (one line, naming the YAML path or the point and the config field).
     """
     _check(spec, workflow, source)
     zip_rows: list[dict[str, Any]] = [
         dict(zip(spec.zip, row, strict=True)) for row in zip(*spec.zip.values(), strict=True)
     ] or [{}]
-    # With explicit points and no grid, the empty grid product (the bare base) is no point.
-    combos = itertools.product(*spec.grid.values()) if spec.grid or not spec.points else []
-    heads = [dict(zip(spec.grid, combo, strict=True)) for combo in combos]
+    # With explicit points and no grid (nor sample), the empty grid product (the bare base) is no
+    # point.
+    searched = bool(spec.grid) or spec.sample is not None
+    combos = itertools.product(*spec.grid.values()) if searched or not spec.points else []
+    samples = draw_samples(spec.sample, source) if spec.sample is not None else [{}]
+    heads = [{**dict(zip(spec.grid, combo, strict=True)), **row}
+             for combo in combos for row in samples]
     n_grid = len(heads)
     heads += [dict(point) for point in spec.points]
 
@@ -263,6 +280,8 @@ def expand(
             data = copy.deepcopy(dict(base))
             for path, value in overrides.items():
                 _set(data, path, value, label)
+            # Swept local code paths are relative to the sweep file (base values are absolute).
+            data = rebase_code_paths(workflow.config_class, data, spec.source_dir.resolve())
             config = validate_config(workflow.config_class, data, source=label)
             points.append(SweepPoint(index=i, overrides=overrides, config=config))
     return points

@@ -91,4 +91,5 @@ def dry_run_sweep_file(
     """
     spec, workflow, points, plan, opts = _compile_file(path, options)
     steps = preview_plan(plan, get_store(opts.store), force_rerun=opts.force_rerun)
-    return SweepPreview(spec.name or workflow.name, points, steps)
+    seed = spec.sample.seed if spec.sample is not None else None
+    return SweepPreview(spec.name or workflow.name, points, steps, seed)

@@ -20,7 +20,9 @@ from motools.engine._progress import RunObserver
 from motools.engine._result import StepState, StepStates, WorkflowResult
 from motools.engine._run import execute_plan
 from motools.sweep._collate import PointOutcome, collate
+from motools.sweep._context import point_context
 from motools.sweep._expand import SweepPoint, expand
+from motools.sweep._find import sweep_digest
 from motools.sweep._spec import SweepSpec
 from motools.workflow._config import config_to_dict
 from motools.workflow._plan import Plan, compile_plan
@@ -97,6 +99,7 @@ class SweepPreview:
     name: str
     points: list[SweepPoint]
     steps: list[StepPlanCounts]
+    sample_seed: int | None = None
 
 
 def compile_sweep(
@@ -132,14 +135,15 @@ def sweep_options(spec: SweepSpec, options: RunOptions | None) -> RunOptions:
 
 def _outcome(point: SweepPoint, result: WorkflowResult) -> PointOutcome:
     metrics: dict[str, dict[str, Any]] = {}
-    eval_atom = None
+    eval_atom = eval_backend = None
     for state in result.step_states:
         for atom_id in state.output_atoms.values():
             if atom_id.startswith("eval-"):
                 atom = Atom.load(atom_id, store=result.store)
                 if isinstance(atom, EvalAtom):
-                    metrics.update(atom.load().metrics)
-                    eval_atom = atom_id
+                    evaluated = atom.load()
+                    metrics.update(evaluated.metrics)
+                    eval_atom, eval_backend = atom_id, evaluated.backend
     statuses = {s.status for s in result.step_states}
     failed = next((s for s in result.step_states if s.status == "failed"), None)
     if failed is None and "skipped" in statuses:
@@ -151,7 +155,7 @@ def _outcome(point: SweepPoint, result: WorkflowResult) -> PointOutcome:
     return PointOutcome(
         index=point.index, overrides=dict(point.overrides), status=status,
         error=failed.error if failed else None, failed_step=failed.name if failed else None,
-        metrics=metrics, eval_atom=eval_atom,
+        metrics=metrics, eval_atom=eval_atom, **point_context(result, eval_backend),
     )
 
 
@@ -168,7 +172,8 @@ def execute_sweep(
     st = get_store(options.store)
     run, done = execute_plan(
         plan, st, kind="sweep", name=spec.name or workflow.name, options=options,
-        info={"source": source, "points": len(points), "workflow": workflow.name},
+        info={"source": source, "points": len(points), "workflow": workflow.name,
+              "sweep_digest": sweep_digest(spec)},
     )
     results = [
         WorkflowResult(

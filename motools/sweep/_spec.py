@@ -26,6 +26,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
 from motools._errors import ConfigError, WorkflowDefinitionError
 from motools._hashing import is_secret_name
+from motools.sweep._sample import SampleSpec, check_distribution
 from motools.workflow._config import format_validation_error, load_yaml_file
 from motools.workflow._spec import Resources
 
@@ -48,6 +49,8 @@ class SweepSpec(BaseModel):
         grid: Dot path -> values; the cartesian product of all axes, in key order.
         zip: Dot path -> values; lists of equal length, varied together.
         points: Explicit points, each a mapping of dot path -> value.
+        sample: Random search: `num_samples` points drawn with `seed` from each parameter's
+            distribution, crossed with the grid (see `motools.sweep._sample`).
         max_parallel: At most this many step tasks run at once; None for no cap.
         resources: Step name -> Resources field -> value (execution options only).
         source: The file the spec was loaded from (None when built from a dict). It is not a
@@ -66,6 +69,7 @@ class SweepSpec(BaseModel):
     points: list[Annotated[dict[str, Any], BeforeValidator(_point_mapping)]] = Field(
         default_factory=list
     )
+    sample: SampleSpec | None = None
     max_parallel: int | None = Field(default=None, ge=1, strict=True)
     resources: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -108,6 +112,9 @@ def sweep_from_dict(data: Any, *, source: str = "sweep") -> SweepSpec:
         raise ConfigError(f"{source}: {format_validation_error(err, model=SweepSpec)}") from None
     _check_resources(spec.resources, source)
     _check_no_secret_axes(spec, source)
+    if spec.sample is not None:
+        for path, law in spec.sample.params.items():
+            check_distribution(law, f"{source}: sample.params.{path}")
     if spec.name is None:
         spec = spec.model_copy(update={"name": Path(source).stem or "sweep"})
     return spec
@@ -120,6 +127,8 @@ def _check_no_secret_axes(spec: SweepSpec, source: str) -> None:
     axes = [(f"{kind}.{path}", path) for kind, axis in (("grid", spec.grid), ("zip", spec.zip))
             for path in axis]
     axes += [(f"points[{i}].{path}", path) for i, point in enumerate(spec.points) for path in point]
+    if spec.sample is not None:
+        axes += [(f"sample.params.{path}", path) for path in spec.sample.params]
     for where, path in axes:
         if any(is_secret_name(part) for part in str(path).split(".")):
             raise ConfigError(

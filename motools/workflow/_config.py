@@ -315,7 +315,8 @@ def format_validation_error(
         if e["type"] == "extra_forbidden":
             messages.append(_unknown_key_msg(path, _type_at(model, loc[:-1]) if model else None))
         elif e["type"] == "missing":
-            messages.append(f"{lead}required field missing")
+            hint = _missing_hint(model, loc) if model is not None else None
+            messages.append(f"{lead}required field missing" + (f"; {hint}" if hint else ""))
         elif e["type"] == "value_error":
             # Our own validators already name the bad value; pydantic's prefix adds nothing.
             messages.append(f"{lead}{e['msg'].removeprefix('Value error, ')}")
@@ -329,6 +330,28 @@ def format_validation_error(
                 msg += f" (got {text})"
             messages.append(msg)
     return _join_errors(messages)
+
+
+def _missing_hint(model: Any, loc: tuple[Any, ...]) -> str | None:
+    """What a missing field's annotation says to choose from (e.g. the registered backends):
+    metadata of `Annotated` with a `missing_hint()` method supplies it."""
+    parent = _type_at(model, loc[:-1])
+    if not loc or not _structured(parent) or not isinstance(loc[-1], str):
+        return None
+    for item in field_metadata(parent, loc[-1]):
+        hint = getattr(item, "missing_hint", None)
+        if callable(hint):
+            return str(hint())
+    return None
+
+
+def field_metadata(cls: type, name: str) -> list[Any]:
+    """The `Annotated` metadata of one field of a model or dataclass."""
+    if issubclass(cls, BaseModel):
+        info = cls.model_fields.get(name)
+        return list(info.metadata) if info is not None else []
+    tp = _field_types(cls).get(name, (None, None))[1]
+    return list(typing.get_args(tp)[1:]) if typing.get_origin(tp) is typing.Annotated else []
 
 
 def _find_unknown_keys(tp: Any, data: Any, loc: tuple[Any, ...], out: list[str]) -> None:
@@ -479,6 +502,10 @@ class WorkflowConfig(BaseModel):
         data = load_yaml_file(path)
         if data is None:
             raise ConfigError(f"{path}: empty config")
+        from motools.workflow._code_paths import rebase_code_paths
+
+        # `tasks/my_task.py@my_task` in the file is relative to the file.
+        data = rebase_code_paths(cls, data, os.path.dirname(os.path.abspath(path)))
         return cls.from_dict(data, source=str(path))
 
     @classmethod

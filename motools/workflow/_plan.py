@@ -18,6 +18,7 @@ from typing import Any
 from motools import _hashing
 from motools._errors import UserError, WorkflowDefinitionError
 from motools.atom._ids import atom_type_of, check_atom_id
+from motools.registry import file_refs_by_content
 from motools.workflow._config import config_section, config_to_dict, validate_config
 from motools.workflow._spec import Step, Workflow
 
@@ -247,7 +248,8 @@ def compile_plan(
                 continue
             step = steps[name]
             section = config_section(config, name)
-            config_data = _hashing.redact_secrets(config_to_dict(section))
+            # Local code files (`/abs/tasks/t.py@t`) enter the key by content, not by path.
+            config_data = file_refs_by_content(_hashing.redact_secrets(config_to_dict(section)))
             version = step.code_version
             inputs = {
                 in_name: InputSource(

@@ -4,8 +4,8 @@ Convention: a fenced block whose opening fence is directly preceded by the line 
 is runnable.
 - Runnable ```python blocks of one page are concatenated in page order into one script (later blocks
   use names from earlier ones, as a reader following the page top to bottom would), which runs in a
-  fresh interpreter with the repository's `configs/` copied into its working folder (as if run from
-  the repository root) and a fresh store (`MOTOOLS_STORE`). A line ending in `# -> TEXT`, or a
+  fresh interpreter with the repository's `configs/` and `sweeps/` copied into its working folder
+  (as if run from the repository root) and a fresh store (`MOTOOLS_STORE`). A line ending in `# -> TEXT`, or a
   comment line `# -> TEXT`, documents one printed line: the script's stdout must contain those
   lines, exactly and in order.
 - Runnable ```bash blocks: every line that starts with `motools ` runs through the installed console
@@ -30,7 +30,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
-PAGES = ["workflows.md", "zoo.md", "advanced_features.md", "hashing.md"]
+PAGES = ["workflows.md", "zoo.md", "advanced_features.md", "hashing.md", "sweeps.md", "backends.md"]
 MARKER = "<!-- runnable -->"
 FENCE = re.compile(r"^```(\w*)\s*$")
 EXPECT = re.compile(r"#\s*->\s?(.*)$")
@@ -74,10 +74,11 @@ def motools_exe() -> str:
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
-    """A working folder that looks like the repository root: configs/ is there."""
+    """A working folder that looks like the repository root: configs/ and sweeps/ are there."""
     work = tmp_path / "work"
     work.mkdir()
     shutil.copytree(REPO / "configs", work / "configs")
+    shutil.copytree(REPO / "sweeps", work / "sweeps")
     return work
 
 
@@ -279,7 +280,7 @@ def slug(heading: str) -> str:
 def test_relative_links_and_anchors_resolve(page: str) -> None:
     text = (DOCS / page).read_text(encoding="utf-8")
     links = re.findall(r"\]\(([^)\s]+)\)", text)
-    assert links or page == "hashing.md"
+    assert links or page in ("hashing.md", "sweeps.md", "backends.md")
     for link in links:
         if re.match(r"https?://", link):
             continue
@@ -295,3 +296,25 @@ def test_workflows_page_keeps_the_product_page_links() -> None:
     text = (DOCS / "workflows.md").read_text(encoding="utf-8")
     assert "[Zoo](zoo.md)" in text
     assert "[Advanced Features](advanced_features.md)" in text
+
+
+def test_sweeps_and_backends_pages_have_runnable_samples() -> None:
+    assert "motools sweep run sweeps/random_search_dummy.yaml --dry-run" in cli_lines("sweeps.md")
+    assert runnable("sweeps.md", "python") and runnable("backends.md", "python")
+    assert "motools zoo list" in cli_lines("backends.md")
+
+
+def test_the_documented_bad_distribution_error_is_what_the_cli_prints(
+    tmp_path: Path, workdir: Path
+) -> None:
+    page = (DOCS / "sweeps.md").read_text(encoding="utf-8")
+    shown = next(line for lang, code, _ in blocks("sweeps.md") if lang == "text"
+                 for line in code.splitlines() if "unknown distribution" in line)
+    sweep = workdir / "sweep.yaml"
+    sweep.write_text(yaml.safe_dump({
+        "workflow": "train_and_evaluate", "base": "configs/hello_world.yaml",
+        "sample": {"num_samples": 2, "params": {
+            "submit_training.hyperparameters.learning_rate": {"normal": [0, 1]}}}}))
+    proc = run_cli(["sweep", "run", "sweep.yaml", "--dry-run"], workdir, env_for(tmp_path))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == shown.strip() and shown in page

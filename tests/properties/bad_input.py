@@ -39,7 +39,9 @@ FIELDS = {
     "evaluate_model": ("eval_task", "backend_name", "eval_kwargs"),
 }
 SWEEP_KEYS = ("name", "workflow", "user", "base", "config", "grid", "zip", "points",
-              "max_parallel", "resources")
+              "sample", "max_parallel", "resources")
+RANK = "submit_training.hyperparameters.lora_rank"
+DISTRIBUTIONS = ("choice", "uniform", "loguniform", "randint")
 
 # Property tests call the CLI in-process (milliseconds an example); the store fixture is
 # per test, which is right here: nothing may be written by any example, so one store that must
@@ -334,10 +336,12 @@ def bad_sweeps(draw: st.DrawFn) -> Bad:
     kind = draw(st.sampled_from([
         "document", "unknown key", "wrong type", "unknown workflow", "unknown dot path",
         "empty axis", "zip lengths", "bad point value", "bad resources", "secret",
-        "bad inline config", "set twice", "no base file",
+        "bad inline config", "set twice", "no base file", "bad sample",
     ]))
     if kind == "document":
         return draw(bad_documents())
+    if kind == "bad sample":
+        return draw(bad_samples())
     if kind == "unknown key":
         key = draw(names.filter(lambda k: k not in SWEEP_KEYS))
         data[key] = draw(st.integers() | names)
@@ -414,6 +418,71 @@ def bad_sweeps(draw: st.DrawFn) -> Bad:
         f"{_NO_SUCH}.yaml", "a" * 300, "~motools_no_such_user/x.yaml", "/", str(REPO),
     ]))
     return Bad(dump(data), ("base",), kind)
+
+
+def good_sample() -> dict[str, Any]:
+    return {"num_samples": 2, "seed": 0, "params": {RANK: {"choice": [4, 8]}}}
+
+
+_finite = st.floats(allow_nan=False, allow_infinity=False, width=32)
+
+
+@st.composite
+def bad_samples(draw: st.DrawFn) -> Bad:
+    """A valid sweep with a valid `sample:` section, broken in exactly one way in the section."""
+    data = {**good_sweep(), "sample": good_sample()}
+    sample = data["sample"]
+    where = f"sample.params.{RANK}"
+    kind = draw(st.sampled_from([
+        "unknown distribution", "not a one-key mapping", "bad bounds", "bad choice",
+        "bad num_samples", "bad seed", "unknown key", "unknown path", "set twice", "no params",
+    ]))
+    if kind == "unknown distribution":
+        name = draw(names.filter(lambda n: n not in DISTRIBUTIONS))
+        sample["params"][RANK] = {name: [1, 2]}
+        return Bad(dump(data), (where, "unknown distribution", "allowed: choice"), kind)
+    if kind == "not a one-key mapping":
+        sample["params"][RANK] = draw(st.one_of(
+            st.integers(), st.lists(st.integers(), max_size=3), st.just({}),
+            st.just({"choice": [1], "uniform": [0, 1]}), _not_a_number_text()))
+        return Bad(dump(data), (where, "distributions: choice"), kind)
+    if kind == "bad bounds":
+        law = draw(st.sampled_from(["uniform", "loguniform", "randint"]))
+        low = draw(_finite)
+        arg = draw(st.sampled_from([
+            [low, low - abs(low) - 1],                        # high below low
+            [low],                                            # one bound
+            [low, low + 1, low + 2],                          # three
+            ["a", 1],                                         # not numbers
+            [0.5, 1.5] if law == "randint" else [-1.0, 1.0],  # not ints / loguniform low <= 0
+        ]).filter(lambda a: law == "loguniform" or a != [-1.0, 1.0]))
+        sample["params"][RANK] = {law: arg}
+        return Bad(dump(data), (f"{where}.{law}",), kind)
+    if kind == "bad choice":
+        sample["params"][RANK] = {"choice": draw(st.sampled_from([[], 3, "x", {"a": 1}]))}
+        return Bad(dump(data), (f"{where}.choice", "non-empty list"), kind)
+    if kind == "bad num_samples":
+        sample["num_samples"] = draw(st.one_of(
+            st.integers(max_value=0), st.integers(min_value=100_001), st.booleans(),
+            _not_a_number_text(), st.floats(allow_nan=False)))
+        return Bad(dump(data), ("sample.num_samples",), kind)
+    if kind == "bad seed":
+        sample["seed"] = draw(st.one_of(_not_a_number_text(), st.floats(allow_nan=False),
+                                        st.lists(st.integers(), min_size=1, max_size=2)))
+        return Bad(dump(data), ("sample.seed",), kind)
+    if kind == "unknown key":
+        key = draw(names.filter(lambda k: k not in ("num_samples", "seed", "params")))
+        sample[key] = 1
+        return Bad(dump(data), (f"sample.{key}", "unknown key"), kind)
+    if kind == "unknown path":
+        head = draw(names.filter(lambda n: n.split(".")[0] not in SECTIONS))
+        sample["params"] = {head: {"choice": [1]}}
+        return Bad(dump(data), ("sample.params.", "unknown config path"), kind)
+    if kind == "set twice":
+        sample["params"] = {LR: {"uniform": [1e-4, 1e-3]}}
+        return Bad(dump(data), ("set twice",), kind)
+    del sample["params"]
+    return Bad(dump(data), ("sample.params", "required field missing"), kind)
 
 
 # ---- bad atom ids ----------------------------------------------------------------------------

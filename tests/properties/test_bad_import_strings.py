@@ -109,3 +109,45 @@ def test_unknown_registered_task_name_is_one_line(tmp_path, isolated_store, name
     data = good_config()
     data["evaluate_model"]["eval_task"] = name
     assert_rejected(validate(tmp_path, data), isolated_store, "evaluate_model.eval_task")
+
+
+# ---- local files: `path/to/file.py@function` ---------------------------------------------------
+
+LOCAL_FILES = {
+    "missing file": ("tasks/nosuch.py@f", None, "file not found"),
+    "no such function": ("tasks/t.py@nosuch", "def f():\n    return 1\n", "has no"),
+    "a literal, not a function": ("tasks/t.py@f", "f = 3\n", "is not callable"),
+    "syntax error": ("tasks/t.py@f", "def f(:\n", "SyntaxError"),
+    "raises on import": ("tasks/t.py@f", "raise RuntimeError('half written')\n",
+                         "raised RuntimeError: half written"),
+}
+
+
+@pytest.mark.parametrize("field", FIELDS)
+@pytest.mark.parametrize("case", sorted(LOCAL_FILES))
+def test_a_bad_local_file_reference_is_one_line_naming_the_field(tmp_path, isolated_store,
+                                                                  field, case):
+    target, source, fragment = LOCAL_FILES[case]
+    if source is not None:
+        (tmp_path / "tasks").mkdir()
+        (tmp_path / "tasks" / "t.py").write_text(source)
+    data = good_config()
+    section, key = field.split(".")
+    data[section][key] = target
+    line = assert_rejected(validate(tmp_path, data), isolated_store, field)
+    if field == "evaluate_model.eval_task" and case == "raises on import":
+        return  # tasks are checked from source, not imported: the step reports it at run time
+    assert fragment in line
+
+
+def test_a_local_file_reference_is_relative_to_the_config_file_not_the_working_dir(
+        tmp_path, isolated_store, monkeypatch):
+    (tmp_path / "project" / "loaders").mkdir(parents=True)
+    (tmp_path / "project" / "loaders" / "l.py").write_text("def load():\n    return []\n")
+    data = good_config()
+    data["prepare_dataset"] = {"dataset_loader": "loaders/l.py@load"}
+    config = tmp_path / "project" / "config.yaml"
+    config.write_bytes(dump(data))
+    monkeypatch.chdir(tmp_path)  # not the config's folder
+    result = cli("workflow", "validate", "train_and_evaluate", "--config", config)
+    assert result.code == 0, result.err

@@ -8,7 +8,7 @@ base, a credential) or a file that is no sweep at all. Nothing may run and nothi
 from __future__ import annotations
 
 import pytest
-from bad_input import PROPERTY, Bad, assert_rejected, bad_sweeps, dump, good_sweep
+from bad_input import PROPERTY, Bad, assert_rejected, bad_samples, bad_sweeps, dump, good_sweep
 from cli_runner import cli
 from hypothesis import given
 
@@ -28,6 +28,15 @@ def feed(tmp_path, bad: Bad, mode: str):
 @given(bad=bad_sweeps())
 def test_bad_sweep_file_is_one_line_exit_2_naming_file_and_path(tmp_path, isolated_store, mode,
                                                                  bad):
+    path, result = feed(tmp_path, bad, mode)
+    assert_rejected(result, isolated_store, str(path), *bad.names)
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+@PROPERTY
+@given(bad=bad_samples())
+def test_bad_sample_section_is_one_line_exit_2_naming_its_yaml_path(tmp_path, isolated_store,
+                                                                    mode, bad):
     path, result = feed(tmp_path, bad, mode)
     assert_rejected(result, isolated_store, str(path), *bad.names)
 

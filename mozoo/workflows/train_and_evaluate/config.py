@@ -49,7 +49,8 @@ class SubmitTrainingConfig(_Section):
     model: str = Field(min_length=1)
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     suffix: str | None = None
-    backend_name: TrainingBackendName = "dummy"
+    # No default: a forgotten backend must not quietly train nothing (`dummy`).
+    backend_name: TrainingBackendName
 
 
 class WaitForTrainingConfig(_Section):
@@ -60,7 +61,8 @@ class EvaluateModelConfig(_Section):
     """Which inspect-ai task to run, on which backend, with which extra arguments."""
 
     eval_task: TaskReference
-    backend_name: EvalBackendName = "dummy"
+    # No default: a forgotten backend must not quietly report synthetic metrics (`dummy`).
+    backend_name: EvalBackendName
     eval_kwargs: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")

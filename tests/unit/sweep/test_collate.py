@@ -66,6 +66,7 @@ def test_single_task_gives_plain_metric_columns_and_a_task_column() -> None:
     assert metric_columns(table) == ["accuracy", "stderr", "n"]
     assert table.column_names == [
         "point", LR, SEED, "task", "accuracy", "stderr", "n",
+        "model", "train_backend", "eval_backend", "synthetic",
         "status", "error", "failed_step", "eval_atom",
     ]  # fmt: skip
     assert table.column("task").to_pylist() == ["hello_world", "hello_world", None]
@@ -155,3 +156,16 @@ def test_table_without_sweep_metadata_is_a_user_error() -> None:
     table = collate(sample_outcomes()).replace_schema_metadata(None)
     with pytest.raises(UserError, match="motools.sweep"):
         param_columns(table)
+
+
+def test_each_row_names_its_model_and_backends_and_says_when_it_is_synthetic() -> None:
+    table = collate([
+        ok(0, {SEED: 0}, model="local/tiny-byte-lm", train_backend="local",
+           eval_backend="inspect"),
+        ok(1, {SEED: 1}, model="m", train_backend="dummy", eval_backend="dummy", synthetic=True),
+    ])
+    assert table.column("model").to_pylist() == ["local/tiny-byte-lm", "m"]
+    assert table.column("train_backend").to_pylist() == ["local", "dummy"]
+    assert table.column("eval_backend").to_pylist() == ["inspect", "dummy"]
+    assert table.column("synthetic").to_pylist() == [False, True]
+    assert "model" not in param_columns(table) + metric_columns(table)
