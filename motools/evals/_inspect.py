@@ -1,8 +1,10 @@
 """The `inspect` eval backend: runs inspect-ai tasks against trained models (or any inspect model).
 
 Models: a model atom whose backend is `local` or `tinker` is served by the `motools` inspect
-provider (`motools.evals._provider`) through that training engine; for any other backend the
-atom's `model_id` is an inspect model string, passed through as is (`openai/gpt-4o-mini`).
+provider (`motools.evals._provider`) through that training engine; one whose backend is `openai`
+by inspect-ai's own `openai/` provider (`openai/ft:...`, reading `OPENAI_API_KEY` and
+`OPENAI_BASE_URL` itself); for any other backend the atom's `model_id` is an inspect model string,
+passed through as is (`openai/gpt-4o-mini`).
 
 `eval_kwargs` map as follows:
     - `task_args` (a dict): task arguments.
@@ -132,6 +134,8 @@ class InspectEvalBackend:
             if self._get_engine is not None:
                 args["engine_key"] = _provider.register_engine(self._get_engine(backend))
             return f"{_provider.PROVIDER}/{backend}", args
+        if backend == "openai":  # OpenAI models, fine-tuned (`ft:...`) or not: inspect's own provider
+            return f"openai/{model.get('model_id') or _missing(model, 'model_id')}", {}
         if backend == "dummy":
             raise UserError(
                 f"model {model.get('model_id')!r} comes from the dummy training backend and has "

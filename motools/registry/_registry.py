@@ -41,6 +41,8 @@ _BUILTINS: dict[str, dict[str, tuple[str, str]]] = {
                   "trains a small byte-level transformer from scratch with PyTorch, offline"),
         "tinker": ("motools.training._trainer:TinkerTrainingBackend",
                    "LoRA fine-tuning on the Tinker service (needs TINKER_API_KEY)"),
+        "openai": ("motools.training.openai:OpenAITrainingBackend",
+                   "fine-tuning through OpenAI's API (needs OPENAI_API_KEY)"),
     },
     "eval_backend": {
         "dummy": ("motools.evals._dummy:DummyEvalBackend",

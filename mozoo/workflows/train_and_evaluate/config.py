@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from motools._errors import UserError
 from motools._hashing import is_secret_name
 from motools.registry import (
     CallableImportString,
@@ -14,6 +15,7 @@ from motools.registry import (
     TaskReference,
     TrainingBackendName,
     import_string,
+    resolve,
 )
 from motools.training import Hyperparameters
 from motools.workflow import WorkflowConfig
@@ -50,6 +52,21 @@ class SubmitTrainingConfig(_Section):
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     suffix: str | None = None
     backend_name: TrainingBackendName = "dummy"
+
+    @model_validator(mode="after")
+    def _backend_accepts_it(self) -> SubmitTrainingConfig:
+        # On the driver, before anything runs: a backend with a `check_config` refuses what it
+        # cannot honour (a missing API key, a setting it does not have) as one line, exit 2.
+        check = getattr(resolve("training_backend", self.backend_name), "check_config", None)
+        if check is not None:
+            try:
+                check(self.model, self.hyperparameters)
+            except UserError as exc:
+                raise ValueError(str(exc)) from None
+        elif self.hyperparameters.learning_rate_multiplier is not None:
+            raise ValueError(f"hyperparameters.learning_rate_multiplier is an OpenAI setting; "
+                             f"backend {self.backend_name!r} takes learning_rate")
+        return self
 
 
 class WaitForTrainingConfig(_Section):
