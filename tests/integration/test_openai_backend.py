@@ -307,3 +307,21 @@ def test_an_atom_of_the_model_resolves_by_id(openai_server, isolated_store):
     result = run(config())
     model = output(result, "wait_for_training", "trained_model")
     assert Atom.load(model.id, store=get_store(isolated_store)).metadata["backend"] == "openai"
+
+
+# ---- the docs ----------------------------------------------------------------------------------
+
+
+def test_the_documented_openai_config_runs_against_the_fake(openai_server, isolated_store, tmp_path):
+    page = (Path(__file__).resolve().parents[2] / "docs" / "backends.md").read_text()
+    section = page.split("## OpenAI fine-tuning", 1)[1]
+    documented = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    cfg = config()
+    cfg["submit_training"] = documented["submit_training"]
+    cfg["evaluate_model"] = documented["evaluate_model"]
+    result = run(cfg)
+    assert [s.status for s in result.step_states] == ["succeeded"] * 4
+    [job] = openai_server.state.jobs.values()
+    assert job.method["supervised"]["hyperparameters"] == {
+        "n_epochs": 3, "batch_size": 8, "learning_rate_multiplier": 2.0}
+    assert job.fine_tuned_model.startswith(f"ft:{BASE}:fake-org:hello-world:")
