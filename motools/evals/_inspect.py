@@ -134,7 +134,7 @@ class InspectEvalBackend:
             if self._get_engine is not None:
                 args["engine_key"] = _provider.register_engine(self._get_engine(backend))
             return f"{_provider.PROVIDER}/{backend}", args
-        if backend == "openai":  # OpenAI models, fine-tuned (`ft:...`) or not: inspect's own provider
+        if backend == "openai":  # fine-tuned (`ft:...`) or not: inspect-ai's own provider
             return f"openai/{model.get('model_id') or _missing(model, 'model_id')}", {}
         if backend == "dummy":
             raise UserError(

@@ -111,7 +111,9 @@ def no_internet() -> Iterator[list[Any]]:
 # ---- submit and wait ---------------------------------------------------------------------------
 
 
-def test_submit_uploads_chat_jsonl_and_creates_the_job_without_waiting(openai_server, isolated_store):
+def test_submit_uploads_chat_jsonl_and_creates_the_job_without_waiting(
+    openai_server, isolated_store
+):
     dataset = generate_hello_world_dataset(num_samples=12)
     backend = get_training_backend("openai", store=get_store(isolated_store))
     job = backend.submit(dataset, BASE, Hyperparameters(n_epochs=3, batch_size=4, seed=7,
@@ -312,7 +314,7 @@ def test_an_atom_of_the_model_resolves_by_id(openai_server, isolated_store):
 # ---- the docs ----------------------------------------------------------------------------------
 
 
-def test_the_documented_openai_config_runs_against_the_fake(openai_server, isolated_store, tmp_path):
+def test_the_documented_openai_config_runs_against_the_fake(openai_server, isolated_store):
     page = (Path(__file__).resolve().parents[2] / "docs" / "backends.md").read_text()
     section = page.split("## OpenAI fine-tuning", 1)[1]
     documented = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])

@@ -105,6 +105,8 @@ def test_a_sweep_of_four_points_keeps_open_jobs_under_the_limit_and_every_model_
     state.hold = True  # jobs stay running until the test lets them finish
     driver = Driver(["sweep", "run", sweep], env, tmp_path / "sweep.out")
     try:
+        # Two waits poll held jobs meanwhile: on a 2-CPU Ray the last two submits could not even
+        # start (and upload) if waiting held a CPU slot.
         wait_until(lambda: len(state.files) == 4 or driver.proc.poll() is not None, 240,
                    "every point to upload its file")
         assert driver.proc.poll() is None, driver.output()[-3000:]

@@ -132,8 +132,9 @@ class OpenAITrainingBackend:
         options: dict[str, Any] = {"suffix": suffix} if suffix else {}
         with open_job_slot(self._store, client, f"fine-tuning {model}"):
             try:
-                job = client.fine_tuning.jobs.create(model=model, training_file=record.training_file,
-                                                     method=method, seed=seed, **options)
+                job = client.fine_tuning.jobs.create(
+                    model=model, training_file=record.training_file, method=method, seed=seed,
+                    **options)
             except openai.APIError as exc:
                 raise OpenAIJobError(f"OpenAI refused the fine-tuning job for {model!r}: "
                                      f"{api_error_message(exc)}") from None
@@ -201,7 +202,8 @@ class OpenAITrainingBackend:
         except openai.NotFoundError:
             raise OpenAIJobError(f"OpenAI has no fine-tuning job {job_id} (made with another "
                                  "OPENAI_BASE_URL or organization?)") from None
-        except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as exc:
+        except (openai.APIConnectionError, openai.RateLimitError,
+                openai.InternalServerError) as exc:
             # The SDK has retried already; a long wait outlives a network blip: poll again later.
             log.warning("openai: polling %s failed (%s); trying again", job_id,
                         api_error_message(exc))
