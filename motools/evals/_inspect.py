@@ -135,7 +135,8 @@ class InspectEvalBackend:
                 args["engine_key"] = _provider.register_engine(self._get_engine(backend))
             return f"{_provider.PROVIDER}/{backend}", args
         if backend == "openai":  # fine-tuned (`ft:...`) or not: inspect-ai's own provider
-            return f"openai/{model.get('model_id') or _missing(model, 'model_id')}", {}
+            model_id = str(model.get("model_id") or _missing(model, "model_id"))
+            return model_id if model_id.startswith("openai/") else f"openai/{model_id}", {}
         if backend == "dummy":
             raise UserError(
                 f"model {model.get('model_id')!r} comes from the dummy training backend and has "
