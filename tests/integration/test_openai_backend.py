@@ -327,3 +327,17 @@ def test_the_documented_openai_config_runs_against_the_fake(openai_server, isola
     assert job.method["supervised"]["hyperparameters"] == {
         "n_epochs": 3, "batch_size": 8, "learning_rate_multiplier": 2.0}
     assert job.fine_tuned_model.startswith(f"ft:{BASE}:fake-org:hello-world:")
+
+
+def test_a_submit_that_died_before_recording_its_job_finds_it_instead_of_creating_another(
+    openai_server, isolated_store
+):
+    dataset = generate_hello_world_dataset(num_samples=12)
+    backend = get_training_backend("openai", store=get_store(isolated_store))
+    first = backend.submit(dataset, BASE, Hyperparameters(), None)
+    [record] = (isolated_store / "training").glob("openai-*/job.json")
+    data = json.loads(record.read_text())
+    record.write_text(json.dumps({**data, "attempts": []}))  # the job was created, not recorded
+    again = backend.submit(dataset, BASE, Hyperparameters(), None)
+    assert again.job_id == first.job_id
+    assert len(openai_server.state.jobs) == 1 and len(openai_server.state.files) == 1

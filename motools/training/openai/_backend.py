@@ -108,7 +108,12 @@ class OpenAITrainingBackend:
             if record.training_file is None:
                 record.training_file = self._upload(client, data)
                 records.save(files, record)
-            self._create(client, files, record, model, method, suffix, hyperparameters.seed)
+            elif found := self._job_of_file(client, record.training_file):
+                # A submit died after OpenAI created its job, before the record named it.
+                record.attempts.append(records.Attempt(job_id=found.id, status=found.status))
+                records.save(files, record)
+            if record.current is None:
+                self._create(client, files, record, model, method, suffix, hyperparameters.seed)
         assert record.current is not None
         return TrainingJob(
             backend=self.name, job_id=record.current.job_id, base_model=model, suffix=suffix,
@@ -124,6 +129,16 @@ class OpenAITrainingBackend:
         except openai.APIError as exc:
             raise OpenAIJobError(f"OpenAI refused the training file: "
                                  f"{api_error_message(exc)}") from None
+
+    def _job_of_file(self, client: Any, training_file: str) -> Any:
+        """A job OpenAI has for this uploaded file (each upload has its own id), or None.
+
+        Only the newest page is read: the job looked for was created moments after the upload.
+        """
+        for job in client.fine_tuning.jobs.list(limit=100).data:
+            if job.training_file == training_file:
+                return job
+        return None
 
     def _create(self, client: Any, files: JobFiles, record: records.JobRecord, model: str,
                 method: dict[str, Any], suffix: str | None, seed: int) -> None:
