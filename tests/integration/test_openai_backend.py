@@ -12,6 +12,8 @@ import contextlib
 import io
 import json
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -341,3 +343,36 @@ def test_a_submit_that_died_before_recording_its_job_finds_it_instead_of_creatin
     again = backend.submit(dataset, BASE, Hyperparameters(), None)
     assert again.job_id == first.job_id
     assert len(openai_server.state.jobs) == 1 and len(openai_server.state.files) == 1
+
+
+# ---- the open-job limit ------------------------------------------------------------------------
+
+
+def test_a_submit_at_the_open_job_limit_waits_for_a_job_to_finish(
+    openai_server, isolated_store, monkeypatch
+):
+    monkeypatch.setenv("MOTOOLS_OPENAI_MAX_OPEN_JOBS", "1")
+    monkeypatch.setattr("motools.training.openai._limit.RETRY_START", 0.05)
+    backend = get_training_backend("openai", store=get_store(isolated_store))
+    state = openai_server.state
+    state.hold = True
+    first = backend.submit(generate_hello_world_dataset(num_samples=12), BASE, Hyperparameters(),
+                           "one")
+    second: list[Any] = []
+    thread = threading.Thread(target=lambda: second.append(backend.submit(
+        generate_hello_world_dataset(num_samples=13), BASE, Hyperparameters(), "two")))
+    thread.start()
+    # The second submit has uploaded and asked about the open job several times, creating nothing.
+    wait_for(lambda: len(state.files) == 2 and state.jobs[first.job_id].looks >= 3)
+    assert list(state.jobs) == [first.job_id]
+    state.hold = False
+    thread.join(60)
+    assert second and second[0].job_id != first.job_id
+    assert len(state.jobs) == 2 and state.max_open == 1
+
+
+def wait_for(condition: Any, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
