@@ -57,13 +57,14 @@ class SubmitTrainingConfig(_Section):
     def _backend_accepts_it(self) -> SubmitTrainingConfig:
         # On the driver, before anything runs: a backend with a `check_config` refuses what it
         # cannot honour (a missing API key, a setting it does not have) as one line, exit 2.
-        check = getattr(resolve("training_backend", self.backend_name), "check_config", None)
-        if check is not None:
-            try:
+        try:
+            backend = resolve("training_backend", self.backend_name)
+            check = getattr(backend, "check_config", None)
+            if check is not None:
                 check(self.model, self.hyperparameters)
-            except UserError as exc:
-                raise ValueError(str(exc)) from None
-        elif self.hyperparameters.learning_rate_multiplier is not None:
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
+        if check is None and self.hyperparameters.learning_rate_multiplier is not None:
             raise ValueError(f"hyperparameters.learning_rate_multiplier is an OpenAI setting; "
                              f"backend {self.backend_name!r} takes learning_rate")
         return self
