@@ -150,7 +150,7 @@ def test_wait_polls_until_the_job_succeeds_and_names_the_ft_model(openai_server,
     assert model.model_id == server_job.fine_tuned_model
     assert model.model_id.startswith(f"ft:{BASE}:fake-org:hw:")
     assert model.backend == "openai" and model.base_model == BASE and model.path is None
-    assert model.info["job_id"] == job.job_id
+    assert model.info["job_id"] == job.job_id and model.info["trained_tokens"] == 1234
 
 
 def test_a_dataset_openai_would_refuse_is_refused_before_anything_is_uploaded(

@@ -186,6 +186,7 @@ class OpenAITrainingBackend:
                 attempt.status = str(remote.status)
                 if attempt.status == "succeeded":
                     attempt.fine_tuned_model = remote.fine_tuned_model
+                    attempt.trained_tokens = getattr(remote, "trained_tokens", None)
                 if attempt.status in records.FAILED:
                     error = getattr(remote, "error", None)
                     attempt.error = " ".join(str(getattr(error, "message", None)
@@ -197,7 +198,7 @@ class OpenAITrainingBackend:
                     backend=self.name, model_id=attempt.fine_tuned_model,
                     base_model=job.base_model,
                     info={"job_id": attempt.job_id, "training_file": record.training_file,
-                          "trained_tokens": getattr(remote, "trained_tokens", None),
+                          "trained_tokens": attempt.trained_tokens,
                           "attempts": len(record.attempts)},
                 )
             if attempt.status in records.FAILED:

@@ -35,6 +35,7 @@ class Attempt(BaseModel):
     job_id: str
     status: str = "validating_files"
     fine_tuned_model: str | None = None
+    trained_tokens: int | None = None
     error: str | None = None
     reported: bool = False  # a wait step has failed with this attempt's error already
 
