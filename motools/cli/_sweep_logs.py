@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from motools._errors import UserError
 from motools.cli._app import StoreOption, check_text
 from motools.cli._render import console
 from motools.cli._sweep import sweep_app
+from motools.errors import UserError
 
 
 @sweep_app.command("logs")

@@ -2,7 +2,8 @@
 
 Models: a model atom whose backend has an eval provider in the registry (kind `eval_provider`:
 `local` and `tinker` are served by the `motools` inspect provider, `motools.evals._provider`,
-through that training engine) is served as that provider says; for any other backend the atom's
+through that training engine; `openai` by inspect-ai's own `openai/` provider, `openai/ft:...`,
+which reads `OPENAI_API_KEY` and `OPENAI_BASE_URL` itself) is served as that provider says; for any other backend the atom's
 `model_id` is an inspect model string, passed through as is (`openai/gpt-4o-mini`).
 
 `eval_kwargs` map as follows:
@@ -184,6 +185,15 @@ def engine_served_model(model: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         "base_model": model.get("base_model") or _missing(model, "base_model"),
     }
     return f"{_provider.PROVIDER}/{model['backend']}", args
+
+
+def openai_served_model(model: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The eval provider of OpenAI models, fine-tuned (`ft:...`) or not: inspect-ai's own.
+
+    Registered (kind `eval_provider`) for the `openai` backend.
+    """
+    model_id = str(model.get("model_id") or _missing(model, "model_id"))
+    return (model_id if model_id.startswith("openai/") else f"openai/{model_id}"), {}
 
 
 def weights_path(model: dict[str, Any]) -> str:

@@ -56,6 +56,8 @@ _BUILTINS: dict[str, dict[str, tuple[str, str]]] = {
                   "trains a small byte-level transformer from scratch with PyTorch, offline"),
         "tinker": ("motools.training._trainer:TinkerTrainingBackend",
                    "LoRA fine-tuning on the Tinker service (needs TINKER_API_KEY)"),
+        "openai": ("motools.training.openai:OpenAITrainingBackend",
+                   "fine-tuning through OpenAI's API (needs OPENAI_API_KEY)"),
     },
     "eval_backend": {
         "dummy": ("motools.evals._dummy:DummyEvalBackend",
@@ -75,6 +77,8 @@ _BUILTINS: dict[str, dict[str, tuple[str, str]]] = {
                   "the motools inspect provider samples the local engine's weights"),
         "tinker": ("motools.evals._inspect:engine_served_model",
                    "the motools inspect provider samples through Tinker"),
+        "openai": ("motools.evals._inspect:openai_served_model",
+                   "inspect-ai's own openai/ provider (openai/ft:...)"),
     },
     # The Atom subclass `Atom.load` returns for an atom type; unregistered types load as `Atom`.
     "atom_type": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from motools.atom._dataset import Dataset
 
@@ -19,6 +19,17 @@ class Hyperparameters(BaseModel):
     batch_size: int = Field(default=8, ge=1, le=1_000_000)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     lora_rank: int = Field(default=8, ge=1, le=1024)
+    # OpenAI's learning rate: a factor of OpenAI's default (the `openai` backend only).
+    learning_rate_multiplier: float | None = Field(default=None, gt=0, le=100)
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_options(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Optional fields added later are left out while unset (None): configs that do not use
+        # them dump, and so hash, exactly as before they existed. Cache keys do not move.
+        data: dict[str, Any] = handler(self)
+        if data.get("learning_rate_multiplier") is None:
+            data.pop("learning_rate_multiplier", None)
+        return data
 
 
 class TrainingJob(BaseModel):

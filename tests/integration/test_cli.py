@@ -82,7 +82,8 @@ def test_help_imports_no_heavy_dependency():
         "import sys\n"
         "from motools.cli._app import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('ray', 'inspect_ai', 'torch', 'tinker', 'pandas') if m in sys.modules]\n"
+        "heavy = [m for m in ('ray', 'inspect_ai', 'torch', 'tinker', 'openai', 'pandas')\n"
+        "         if m in sys.modules]\n"
         "print(heavy)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -63,7 +63,7 @@ def test_an_omitted_backend_is_one_line_exit_2_listing_the_backends(tmp_path, is
     assert result.code == 2, result.out + result.err
     (line,) = result.err.splitlines()
     assert f"{section}.backend_name: required field missing; choose one of: dummy" in line
-    assert ("local, tinker" if section == "submit_training" else "inspect") in line
+    assert ("local, openai, tinker" if section == "submit_training" else "inspect") in line
     assert not isolated_store.exists()
 
 

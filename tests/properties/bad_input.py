@@ -277,7 +277,8 @@ def bad_configs(draw: st.DrawFn) -> Bad:
         return Bad(dump(data), (path,), kind)
     if kind == "bad backend":
         section = draw(st.sampled_from(["submit_training", "evaluate_model"]))
-        name = draw(names.filter(lambda n: n not in ("dummy", "local", "tinker", "inspect")))
+        name = draw(names.filter(lambda n: n not in ("dummy", "local", "tinker", "openai",
+                                                           "inspect")))
         data[section]["backend_name"] = name
         return Bad(dump(data), (f"{section}.backend_name", "backend"), kind)
     data["prepare_dataset"]["loader_kwargs"] = nested(draw(st.integers(65, 120)), 1)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from motools._errors import UserError
 from motools._hashing import is_secret_name
 from motools.registry import (
     CallableImportString,
@@ -14,6 +15,7 @@ from motools.registry import (
     TaskReference,
     TrainingBackendName,
     import_string,
+    resolve,
 )
 from motools.training import Hyperparameters
 from motools.workflow import WorkflowConfig
@@ -51,6 +53,22 @@ class SubmitTrainingConfig(_Section):
     suffix: str | None = None
     # No default: a forgotten backend must not quietly train nothing (`dummy`).
     backend_name: TrainingBackendName
+
+    @model_validator(mode="after")
+    def _backend_accepts_it(self) -> SubmitTrainingConfig:
+        # On the driver, before anything runs: a backend with a `check_config` refuses what it
+        # cannot honour (a missing API key, a setting it does not have) as one line, exit 2.
+        try:
+            backend = resolve("training_backend", self.backend_name)
+            check = getattr(backend, "check_config", None)
+            if check is not None:
+                check(self.model, self.hyperparameters)
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
+        if check is None and self.hyperparameters.learning_rate_multiplier is not None:
+            raise ValueError(f"hyperparameters.learning_rate_multiplier is an OpenAI setting; "
+                             f"backend {self.backend_name!r} takes learning_rate")
+        return self
 
 
 class WaitForTrainingConfig(_Section):
