@@ -95,11 +95,8 @@ class RunOptions:
         How the front doors combine `options=` with their individual keyword arguments: an
         argument left at its default keeps what `options` says.
         """
-        defaults = {
-            f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            for f in dataclasses.fields(self)
-        }
-        changes = {k: v for k, v in given.items() if v != defaults[k]}
+        defaults = RunOptions()
+        changes = {k: v for k, v in given.items() if v != getattr(defaults, k)}
         return self.with_(**changes) if changes else self
 
 
