@@ -83,7 +83,8 @@ class RunOptions:
                 )
             object.__setattr__(self, "force_rerun", frozenset(force))
         # Copied so a caller mutating its dict later cannot change a run in flight.
-        object.__setattr__(self, "resources", {k: dict(v) for k, v in self.resources.items()})
+        resources = self.resources or {}
+        object.__setattr__(self, "resources", {k: dict(v) for k, v in resources.items()})
 
     def with_(self, **changes: Any) -> RunOptions:
         """A copy with some fields changed (`dataclasses.replace`)."""
