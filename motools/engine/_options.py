@@ -83,7 +83,8 @@ class RunOptions:
                 )
             object.__setattr__(self, "force_rerun", frozenset(force))
         # Copied so a caller mutating its dict later cannot change a run in flight.
-        object.__setattr__(self, "resources", {k: dict(v) for k, v in self.resources.items()})
+        resources = self.resources or {}
+        object.__setattr__(self, "resources", {k: dict(v) for k, v in resources.items()})
 
     def with_(self, **changes: Any) -> RunOptions:
         """A copy with some fields changed (`dataclasses.replace`)."""
@@ -95,11 +96,8 @@ class RunOptions:
         How the front doors combine `options=` with their individual keyword arguments: an
         argument left at its default keeps what `options` says.
         """
-        defaults = {
-            f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            for f in dataclasses.fields(self)
-        }
-        changes = {k: v for k, v in given.items() if v != defaults[k]}
+        defaults = RunOptions()
+        changes = {k: v for k, v in given.items() if v != getattr(defaults, k)}
         return self.with_(**changes) if changes else self
 
 
