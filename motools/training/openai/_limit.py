@@ -55,9 +55,14 @@ def _lease_ledger(store: AtomStore) -> Any:
     ray = sys.modules.get("ray")
     if store.ledger_path.resolve().exists() or ray is None or not ray.is_initialized():
         return get_ledger(store)
-    from motools.engine._ray import ActorLedger, ledger_actor_name
+    from motools.engine._ray import NAMESPACE, ActorLedger, ledger_actor_name
 
-    return ActorLedger(ledger_actor_name(store))
+    name = ledger_actor_name(store)
+    try:
+        ray.get_actor(name, namespace=NAMESPACE)
+    except ValueError:  # no run made the store's actor: a direct call on a store still empty
+        return get_ledger(store)
+    return ActorLedger(name)
 
 
 def count_open(store: AtomStore, client: Any) -> int:

@@ -38,7 +38,7 @@ def fresh_registry() -> Iterator[None]:
 def test_the_new_kinds_are_listed_with_their_builtins():
     assert {"training_engine", "eval_provider", "atom_type"} <= set(registry.KINDS)
     assert registry.available("training_engine") == ["local", "tinker"]
-    assert registry.available("eval_provider") == ["local", "tinker"]
+    assert registry.available("eval_provider") == ["local", "openai", "tinker"]
     assert registry.available("atom_type") == ["dataset", "eval", "model", "task", "training_job"]
 
 
