@@ -131,7 +131,11 @@ class InspectEvalBackend:
             }
             if self._get_engine is not None:
                 args["engine_key"] = _provider.register_engine(self._get_engine(backend))
-            return f"{_provider.PROVIDER}/{backend}", args
+            # The model's own id after the engine (`motools/local/<base>:<suffix>/<job>`), so
+            # inspect's log names the model, not just the engine.
+            model_id = str(model.get("model_id") or "")
+            name = model_id if model_id.startswith(f"{backend}/") else backend
+            return f"{_provider.PROVIDER}/{name}", args
         if backend == "dummy":
             raise UserError(
                 f"model {model.get('model_id')!r} comes from the dummy training backend and has "
