@@ -243,3 +243,18 @@ def test_a_hub_model_missing_offline_is_a_one_line_user_error(
 def test_an_unknown_local_name_lists_the_registered_models() -> None:
     with pytest.raises(UserError, match="local/smollm2-135m-instruct"):
         LocalEngine().check_model("local/no-such-model")
+
+
+def test_a_config_naming_a_missing_model_fails_validation_on_the_driver(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from mozoo.workflows.train_and_evaluate import TrainAndEvaluateConfig
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    config = {
+        "prepare_dataset": {"dataset_loader": "mozoo.datasets.hello_world:"
+                                              "generate_hello_world_dataset"},
+        "submit_training": {"model": "no-such-org/no-such-model", "backend_name": "local"},
+        "evaluate_model": {"eval_task": "mozoo.tasks.hello_world:hello_world"},
+    }
+    with pytest.raises(UserError, match=r"^submit_training\.model: .*no-such-org/no-such-model"):
+        TrainAndEvaluateConfig.model_validate(config)
