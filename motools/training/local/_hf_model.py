@@ -245,10 +245,12 @@ def select_device() -> Any:
     torch.set_num_threads(max(1, int(os.environ.get("MOTOOLS_TORCH_THREADS", "1"))))
     if name := os.environ.get("MOTOOLS_TORCH_DEVICE"):
         return torch.device(name)
+    # Ray sets CUDA_VISIBLE_DEVICES of a task or actor to the GPUs it assigned ('' for none),
+    # so the GPU it gave is cuda:0; the assigned resources say so explicitly where known.
     gpus = _ray_gpus()
-    if gpus is None:  # not inside a Ray task or actor
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device("cuda:0" if gpus > 0 and torch.cuda.is_available() else "cpu")
+    if gpus is not None and gpus == 0:
+        return torch.device("cpu")
+    return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
 
 
 def _ray_gpus() -> float | None:
@@ -258,9 +260,6 @@ def _ray_gpus() -> float | None:
     if ray is None or not ray.is_initialized():
         return None
     try:
-        context = ray.get_runtime_context()
-        if context.worker.mode != ray.WORKER_MODE:
-            return None
-        return float(context.get_assigned_resources().get("GPU", 0))
-    except Exception:
+        return float(ray.get_runtime_context().get_assigned_resources().get("GPU", 0))
+    except Exception:  # not in a task or actor (a driver), or a thread Ray does not know
         return None

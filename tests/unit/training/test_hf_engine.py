@@ -258,3 +258,23 @@ def test_a_config_naming_a_missing_model_fails_validation_on_the_driver(
     }
     with pytest.raises(UserError, match=r"^submit_training\.model: .*no-such-org/no-such-model"):
         TrainAndEvaluateConfig.model_validate(config)
+
+
+def test_a_hub_model_in_the_hugging_face_cache_loads_offline_by_its_revision(
+        base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--tiny-org--tiny-llama"
+    shutil.copytree(base, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
+    engine = LocalEngine()
+    engine.check_model("tiny-org/tiny-llama")
+    assert engine.base_identity("tiny-org/tiny-llama") == {"name": "tiny-org/tiny-llama",
+                                                           "revision": commit}
+    client = engine.training_client("tiny-org/tiny-llama", HP, tmp_path / "job", None)
+    assert sum(p.numel() for p in client.params) > 0
