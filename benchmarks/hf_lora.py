@@ -1,9 +1,10 @@
 """SmolLM2-135M-Instruct on this machine: LoRA training and batched generation, tokens per second.
 
 Runs the local engine's real clients (no Ray): a trainer process on the hello_world data (rank-8
-LoRA, batch 8), then greedy generation of the 10 held-out eval prompts, one at a time and as one
-batch (of the base model, which answers at length). Prints tokens/s of each, the batching speed-up, and the trainer's peak RSS (target on a
-CPU: <= 3 GiB). The training runs in a child process so its peak RSS is its own.
+LoRA, batch 8), then greedy generation of the 10 held-out eval prompts by the base model (which
+answers at length), one at a time and as one batch. Prints tokens/s of each, the batching
+speed-up, and the trainer's peak RSS (target on a CPU: <= 3 GiB). The training runs in a child
+process so its peak RSS is its own.
 
     python benchmarks/hf_lora.py                # 4 steps
     python benchmarks/hf_lora.py --steps 8 --model local/smollm2-135m-instruct

