@@ -278,3 +278,36 @@ def test_a_hub_model_in_the_hugging_face_cache_loads_offline_by_its_revision(
                                                            "revision": commit}
     client = engine.training_client("tiny-org/tiny-llama", HP, tmp_path / "job", None)
     assert sum(p.numel() for p in client.params) > 0
+
+
+def test_concurrent_conversions_of_a_shipped_model_convert_once_and_atomically(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    from motools.training.local import _hf_model
+
+    calls: list[Path] = []
+
+    def slow_convert(gguf: Path, out: Path) -> None:
+        calls.append(out)
+        out.mkdir(parents=True)
+        time.sleep(0.3)  # the other thread arrives meanwhile and must wait, not convert again
+        (out / "config.json").write_text("{}")
+
+    monkeypatch.setenv("MOTOOLS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(_hf_model, "_convert_gguf", slow_convert)
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"weights")
+    base = _hf_model.BaseModel("local/x", {"name": "local/x", "sha256": "ab" * 32}, gguf=gguf)
+    folders: list[Path] = []
+    threads = [threading.Thread(target=lambda: folders.append(_hf_model.model_folder(base)))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    target = tmp_path / "models" / ("ab" * 32)
+    assert folders == [target, target] and len(calls) == 1
+    assert calls[0] != target and calls[0].name.endswith(".tmp")  # written aside, then renamed
+    assert sorted(p.name for p in (tmp_path / "models").iterdir() if p.is_dir()) == [target.name]
