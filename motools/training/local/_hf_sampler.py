@@ -28,6 +28,7 @@ from motools.training.local._hf_model import base_identity, load_model, select_d
 DEFAULT_MAX_TOKENS = 512
 MAX_BATCH = 32
 GATHER_S = 0.02
+IDLE_S = 2.0
 
 
 @dataclass(eq=False)  # compared by identity: one request, one future
@@ -88,17 +89,26 @@ class HFSamplingClient:
         if stop is not None and not all(isinstance(s, int) for s in stop):
             raise ValueError("the local engine stops on token ids only; decode and cut text")
         request = _Request(prompt.to_ints(), num_samples, sampling_params)
+        self._queue.put(request)  # before the check below: an exiting thread sees it, or we do
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:
                 self._thread = threading.Thread(target=self._serve, daemon=True,
                                                 name="motools-hf-generate")
                 self._thread.start()
-        self._queue.put(request)
         return request.future
 
     def _serve(self) -> None:
+        # The thread ends when idle: it holds the client (and its model) while it runs, and an
+        # eval process creates a client per evaluation.
         while True:
-            pending = [self._queue.get()]
+            try:
+                pending = [self._queue.get(timeout=IDLE_S)]
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():
+                        self._thread = None
+                        return
+                continue
             try:
                 while True:
                     pending.append(self._queue.get(timeout=GATHER_S))

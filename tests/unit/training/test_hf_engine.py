@@ -311,3 +311,27 @@ def test_concurrent_conversions_of_a_shipped_model_convert_once_and_atomically(
     assert folders == [target, target] and len(calls) == 1
     assert calls[0] != target and calls[0].name.endswith(".tmp")  # written aside, then renamed
     assert sorted(p.name for p in (tmp_path / "models").iterdir() if p.is_dir()) == [target.name]
+
+
+def test_an_idle_sampler_lets_its_generation_thread_go(base: str, monkeypatch) -> None:
+    import gc
+    import weakref
+
+    from motools.training.local import _hf_sampler
+
+    monkeypatch.setattr(_hf_sampler, "IDLE_S", 0.05)
+    renderer, sampler = ChatTemplateRenderer(base), LocalEngine().sampling_client(base, base)
+    params = types.SamplingParams(temperature=0, max_tokens=2, stop=renderer.stop)
+    prompt = types.ModelInput.from_ints(renderer.render_prompt(chat("Hi")))
+    sampler.sample(prompt, 1, params).result()
+    thread = sampler._thread
+    assert thread is not None
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert len(sampler.sample(prompt, 2, params).result().sequences) == 2  # starts a new one
+    ref = weakref.ref(sampler)
+    if (again := sampler._thread) is not None:  # it may be gone already
+        again.join(timeout=10)
+    del sampler
+    gc.collect()
+    assert ref() is None  # nothing keeps the model alive once the client is dropped
