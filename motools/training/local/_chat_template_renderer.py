@@ -33,6 +33,7 @@ class ChatTemplateRenderer:
     def __init__(self, base_model: str, tokenizer: Any = None) -> None:
         self.base_model = base_model
         self._tokenizer = tokenizer
+        self._stop: list[int] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -100,11 +101,13 @@ class ChatTemplateRenderer:
     @property
     def stop(self) -> list[int]:
         """Token ids that end an assistant turn: eos and the template's end-of-turn tokens."""
-        tok = self.tokenizer
-        ids = [tok.eos_token_id] if tok.eos_token_id is not None else []
-        vocab = tok.get_vocab()
-        ids += [vocab[t] for t in _END_OF_TURN if t in vocab]
-        return sorted(set(ids))
+        if self._stop is None:  # once: the vocabulary is large
+            tok = self.tokenizer
+            ids = [tok.eos_token_id] if tok.eos_token_id is not None else []
+            vocab = tok.get_vocab()
+            ids += [vocab[t] for t in _END_OF_TURN if t in vocab]
+            self._stop = sorted(set(ids))
+        return list(self._stop)
 
     @property
     def stop_text(self) -> list[str]:
