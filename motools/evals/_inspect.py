@@ -184,7 +184,12 @@ def engine_served_model(model: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         "weights_path": weights_path(model),
         "base_model": model.get("base_model") or _missing(model, "base_model"),
     }
-    return f"{_provider.PROVIDER}/{model['backend']}", args
+    # The model's own id after the engine (`motools/local/<base>:<suffix>/<job>`), so inspect's
+    # log names the model, not just the engine.
+    backend = model["backend"]
+    model_id = str(model.get("model_id") or "")
+    name = model_id if model_id.startswith(f"{backend}/") else backend
+    return f"{_provider.PROVIDER}/{name}", args
 
 
 def openai_served_model(model: dict[str, Any]) -> tuple[str, dict[str, Any]]:

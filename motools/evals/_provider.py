@@ -3,8 +3,9 @@
 Importing this module registers the provider with inspect-ai (`@modelapi(name="motools")`), so a
 fresh process (a Ray worker) only needs `import motools.evals._provider` before `eval()`.
 
-Model names are `motools/<engine>` (`motools/local`, `motools/tinker`); model args say what to
-serve:
+Model names are `motools/<engine>[/<model id>]` (`motools/local`, `motools/tinker/Qwen/...`): the
+first part after `motools/` picks the engine, the rest is the model's own name, as it appears in
+inspect's log. Model args say what to serve:
 
     get_model("motools/local", weights_path="/store/.../weights", base_model="local/tiny-byte-lm")
     eval(task, model="motools/tinker",
@@ -15,11 +16,14 @@ The engine comes from `motools.training.get_engine(<engine>)`, unless model args
 (how tests inject fake engines; a string key, so inspect can log and memoize the model args).
 
 Generation renders the chat with the engine's renderer, samples once (greedy unless `temperature`
-is set; `max_tokens` defaults to `DEFAULT_MAX_TOKENS`; stops at the renderer's stop tokens) and
-decodes. `sample(...).result()` blocks, so it runs in a process-wide pool of `SAMPLER_THREADS`
-threads (asyncio's default pool has only cpu_count + 4): the samples of an eval, and of several
-evals, are sampled concurrently. Outputs carry token usage and the provider counts tokens itself,
-so inspect never reaches for tiktoken (which downloads its encoding files).
+is set; stops at the renderer's stop tokens) and decodes. `max_tokens` is the task's or the
+user's; else the engine's limit for the model (`engine.max_tokens(base_model)`: 32 for the tiny
+byte model), else inspect's own default, `INSPECT_MAX_TOKENS`. `sample(...).result()` blocks, so it
+runs in a process-wide pool of `SAMPLER_THREADS` threads (asyncio's default pool has only
+cpu_count + 4), and inspect may send `SAMPLER_THREADS` requests at once: the samples of an eval,
+and of several evals, are sampled concurrently, and a sampler that batches (the local engine's
+pretrained models) generates them in batches. Outputs carry token usage and the provider counts
+tokens itself, so inspect never reaches for tiktoken (which downloads its encoding files).
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 
 PROVIDER = "motools"
 DEFAULT_MAX_TOKENS = 32
+"""The tiny byte model's reply limit (its context is 128 tokens); kept for engines without one."""
+INSPECT_MAX_TOKENS = 2048
+"""inspect-ai's own default (`inspect_ai._util.constants.DEFAULT_MAX_TOKENS`, used by its hf
+provider), for models whose engine sets no limit."""
 SAMPLER_THREADS = 64
 
 _STOP_REASONS = {"stop": "stop", "length": "max_tokens"}
@@ -98,7 +106,8 @@ class MotoolsModelAPI(ModelAPI):
     """Serves the weights at `weights_path` of `base_model` through the engine named `model_name`.
 
     Args:
-        model_name: The engine: `local` or `tinker`.
+        model_name: The engine (`local` or `tinker`), optionally followed by `/` and the model's
+            name for the log.
         weights_path: What `engine.sampling_client` takes: a local folder or `tinker://...`.
         base_model: The base model the weights belong to (selects the renderer).
         engine_key: A key from `register_engine`, instead of `get_engine(model_name)`.
@@ -128,8 +137,10 @@ class MotoolsModelAPI(ModelAPI):
             )
         self.weights_path = str(weights_path)
         self.base_model = base_model
-        self.engine = _engine(model_name, engine_key)
+        self.engine = _engine(model_name.split("/", 1)[0], engine_key)
         self.renderer = self.engine.renderer(base_model)
+        limit = getattr(self.engine, "max_tokens", None)
+        self._max_tokens: int | None = limit(base_model) if limit else None
         self._client: Any = None
         self._client_lock = threading.Lock()
 
@@ -157,7 +168,7 @@ class MotoolsModelAPI(ModelAPI):
 
         prompt = list(self.renderer.render_prompt(to_chat(input)))
         params = types.SamplingParams(
-            max_tokens=config.max_tokens or DEFAULT_MAX_TOKENS,
+            max_tokens=config.max_tokens or self._max_tokens or INSPECT_MAX_TOKENS,
             temperature=0.0 if config.temperature is None else config.temperature,
             top_p=1.0 if config.top_p is None else config.top_p,
             top_k=-1 if config.top_k is None else config.top_k,
@@ -188,7 +199,12 @@ class MotoolsModelAPI(ModelAPI):
         return (len(text) + 3) // 4
 
     def max_tokens(self) -> int | None:
-        return DEFAULT_MAX_TOKENS
+        return self._max_tokens
+
+    def max_connections(self) -> int:
+        """Every sample of an eval at once: the sampler pool is the limit (and a batching
+        sampler sees the whole eval)."""
+        return SAMPLER_THREADS
 
     def connection_key(self) -> str:
         return f"{self.model_name}:{self.weights_path}"

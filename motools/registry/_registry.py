@@ -53,7 +53,7 @@ _BUILTINS: dict[str, dict[str, tuple[str, str]]] = {
         "dummy": ("motools.training._dummy:DummyTrainingBackend",
                   "instant fake training for engine tests (no model is trained)"),
         "local": ("motools.training._trainer:LocalTrainingBackend",
-                  "trains a small byte-level transformer from scratch with PyTorch, offline"),
+                  "PyTorch on this machine: LoRA on Hugging Face models, or a tiny model"),
         "tinker": ("motools.training._trainer:TinkerTrainingBackend",
                    "LoRA fine-tuning on the Tinker service (needs TINKER_API_KEY)"),
         "openai": ("motools.training.openai:OpenAITrainingBackend",

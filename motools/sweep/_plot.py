@@ -81,17 +81,21 @@ def plot(
             if bars:
                 bx, by, bh = zip(*bars)
                 ax.errorbar(bx, by, yerr=bh, fmt="none", ecolor=line.get_color(), capsize=3)
+        references = _references(table, x, y, color)
+        for label, value in references:
+            ax.axhline(value, linestyle="--", color="gray", alpha=0.8, label=label)
         if not numeric_x:
             ax.set_xticks(range(len(categories)), [str(c) for c in categories])
         elif _use_log_x(x, list(frame[x])):
             ax.set_xscale("log")
         ax.set_xlabel(_short(x, params))
         ax.set_ylabel(f"{_short(y, metric_columns(table))}{_aggregation(frame, interval)}")
-        if color is not None:
-            ax.legend(title=color.rsplit(".", 1)[-1])
+        if color is not None or references:
+            ax.legend(title=None if color is None else color.rsplit(".", 1)[-1])
         ax.grid(True, alpha=0.3)
         heading = title or f"{_short(y, metric_columns(table))} vs {_short(x, params)}"
-        if excluded := frame.attrs["excluded"]:
+        if excluded := frame.attrs["excluded"] - sum(n for n, _ in _reference_rows(
+                table, x, y, color)):
             total = table.num_rows
             heading += f"\n({excluded} of {total} points left out: failed, skipped or no value)"
         ax.set_title(heading, fontsize=11)
@@ -101,6 +105,32 @@ def plot(
     finally:
         plt.close(fig)
     return out
+
+
+def _reference_rows(table: pa.Table, x: str, y: str, color: str | None
+                    ) -> list[tuple[int, tuple[str, float]]]:
+    """Points with a `y` but no `x` (a baseline such as `n_epochs: 0` beside a learning-rate
+    grid): (rows, (label, mean of y)) per setting of the parameters they do set."""
+    frame = table.to_pandas()
+    keep = ~frame["status"].isin(_EXCLUDED_STATUSES) & frame[y].notna() & frame[x].isna()
+    if color is not None:
+        keep &= frame[color].isna()
+    rows = frame[keep]
+    if rows.empty:
+        return []
+    params = [p for p in param_columns(table) if p != x and rows[p].notna().any()
+              and frame.loc[frame[x].notna(), p].isna().all()]
+    out = []
+    for key, group in (rows.groupby(params, dropna=False) if params else [((), rows)]):
+        values = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{p.rsplit('.', 1)[-1]}={_label_value(v)}"
+                          for p, v in zip(params, values)) or "no value of " + x.rsplit(".", 1)[-1]
+        out.append((len(group), (label, float(group[y].mean()))))
+    return out
+
+
+def _references(table: pa.Table, x: str, y: str, color: str | None) -> list[tuple[str, float]]:
+    return [ref for _, ref in _reference_rows(table, x, y, color)]
 
 
 def summarize(table: pa.Table, *, x: str, y: str, color: str | None = None) -> pd.DataFrame:

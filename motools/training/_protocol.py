@@ -14,7 +14,8 @@ class Hyperparameters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    n_epochs: int = Field(default=1, ge=1, le=10_000)
+    # 0 is the baseline: the untouched base model, no trainer (a point in the same sweep).
+    n_epochs: int = Field(default=1, ge=0, le=10_000)
     learning_rate: float = Field(default=1e-4, gt=0, le=10)
     batch_size: int = Field(default=8, ge=1, le=1_000_000)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)

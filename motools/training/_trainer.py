@@ -162,11 +162,20 @@ class EngineTrainingBackend:
         engine = get_engine(self.engine_name)
         engine.check_ready()
         engine.renderer(model)  # an unsupported model fails here, before anything starts
-        digest = _hashing.digest("motools.training-job.v1", {
-            "engine": self.engine_name, "data": dataset.content_digest(), "model": model,
-            "hp": hyperparameters.model_dump(), "suffix": suffix,
-        })
+        # A pretrained base model's weights (digest or hub revision) are part of the job: two
+        # base models that differ under one name never share a job, nor the atoms made from it.
+        identity = engine.base_identity(model) if hasattr(engine, "base_identity") else None
+        payload = {"engine": self.engine_name, "data": dataset.content_digest(), "model": model,
+                   "hp": hyperparameters.model_dump(), "suffix": suffix}
+        info: dict[str, Any] = {"hyperparameters": hyperparameters.model_dump()}
+        if identity is not None:  # absent otherwise, so existing job ids stay what they were
+            payload["base"] = info["base"] = identity
+        digest = _hashing.digest("motools.training-job.v1", payload)
         job_id = f"{self.engine_name}-{digest[:24]}"
+        if hyperparameters.n_epochs == 0:
+            # The baseline: the untouched base model, no data, no trainer.
+            return TrainingJob(backend=self.engine_name, job_id=job_id, base_model=model,
+                               suffix=suffix, info={**info, "baseline": True})
         files = JobFiles(self._store, job_id)
         if not files.exists("dataset.parquet"):
             tmp = files.local / f"dataset.{os.getpid()}.tmp"
@@ -178,8 +187,7 @@ class EngineTrainingBackend:
             # a trainer resumed from a step without GPUs must still get them.
             files.write_json("trainer.json", {"gpus": gpus})
         job = TrainingJob(
-            backend=self.engine_name, job_id=job_id, base_model=model, suffix=suffix,
-            info={"hyperparameters": hyperparameters.model_dump()},
+            backend=self.engine_name, job_id=job_id, base_model=model, suffix=suffix, info=info
         )
         if not files.exists("result.json"):
             self._start(job).run.remote()
@@ -189,6 +197,12 @@ class EngineTrainingBackend:
         """Wait for the job's trainer (re-attached by name, or resumed from its checkpoint)."""
         import ray
 
+        base = {"base": job.info["base"]} if "base" in job.info else {}
+        if job.info.get("baseline"):  # n_epochs 0: the base model, sampled by its name
+            return TrainedModel(
+                backend=self.engine_name, model_id=f"{self.engine_name}/{job.base_model}",
+                base_model=job.base_model, path=None,
+                info={"weights_path": job.base_model, "steps": 0, "baseline": True, **base})
         files = JobFiles(self._store, job.job_id)
         if files.exists("failed.json") and not files.exists("result.json"):
             # A failed job is never a model; waiting again retries it from its last checkpoint.
@@ -210,7 +224,7 @@ class EngineTrainingBackend:
             base_model=job.base_model,
             # Local weights are files: they become the model atom. Tinker weights stay remote.
             path=files.resolve(result["weights_path"]) if self.engine_name == "local" else None,
-            info={"weights_path": result["weights_path"], "steps": result["steps"]},
+            info={"weights_path": result["weights_path"], "steps": result["steps"], **base},
         )
 
     def _kill(self, job: TrainingJob) -> None:

@@ -167,9 +167,10 @@ def test_sweep_on_s3_trains_across_nodes_and_a_fresh_driver_finds_it_cached(
     _write_sweep(project, LOCAL_CONFIG, grid, {"submit_training.hyperparameters": {
         "n_epochs": 2, "learning_rate": 3.0e-3, "batch_size": 32}})
     # Training is submitted from the GPU node and waited on from the head: different disks.
-    # (A GPU on a submitting step is also what puts the trainer on a GPU node.)
+    # (A GPU share on a submitting step is also what puts the trainer on a GPU node; a fraction,
+    # so that several LoRA trainers can share one GPU.)
     sweep = yaml.safe_load((project / "sweep.yaml").read_text())
-    sweep["resources"].update(submit_training={"num_gpus": 1}, wait_for_training={"num_cpus": 2})
+    sweep["resources"].update(submit_training={"num_gpus": 0.5}, wait_for_training={"num_cpus": 2})
     (project / "sweep.yaml").write_text(yaml.safe_dump(sweep))
     # Credentials are the nodes' own (as from an instance profile); the endpoint and the store
     # travel with the job. The Ledger is kept outside the job's working dir to look at it.
@@ -187,6 +188,8 @@ def test_sweep_on_s3_trains_across_nodes_and_a_fresh_driver_finds_it_cached(
     gpu_jobs = cluster["scratch"]["gpu"] / "training"
     head_jobs = cluster["scratch"]["head"] / "training"
     assert len(list(gpu_jobs.glob("local-*/sampler/*"))) == 2
+    trainers = [json.loads(p.read_text()) for p in gpu_jobs.glob("local-*/trainer.json")]
+    assert trainers == [{"gpus": 0.5}] * 2  # each trainer asked Ray for half a GPU
     assert len(list(head_jobs.glob("local-*/sampler/*"))) == 2
     assert not list(head_jobs.glob("local-*/checkpoints/*"))  # no training on the head
 

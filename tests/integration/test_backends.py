@@ -280,10 +280,12 @@ def test_sweep_evals_are_inspect_runs_with_their_logs_in_the_eval_atom(
     for row in hello_sweep.rows:
         results, log_path = eval_files(Atom.load(row["eval_atom"], store=store))
         assert results["backend"] == "inspect"
-        assert results["info"]["model"] == "motools/local"
+        # the log names the model: engine, base model, suffix and training job
+        model = results["info"]["model"]
+        assert model.startswith("motools/local/local/tiny-byte-lm:hello-world/local-"), model
         log = read_eval_log(str(log_path))
         assert log.status == "success"
-        assert log.eval.model == "motools/local"
+        assert log.eval.model == model
         assert log.results is not None and log.results.completed_samples == 10
         assert log.results.scores[0].metrics["accuracy"].value == row["accuracy"]
 
@@ -361,7 +363,7 @@ def test_second_organism_eval_is_an_inspect_run_with_its_log_in_the_atom(
     log = read_eval_log(str(log_path))
     assert log.status == "success"
     assert log.eval.task.rpartition("/")[2] == "french"
-    assert log.eval.model == "motools/local"
+    assert log.eval.model.startswith("motools/local/local/tiny-byte-lm")
     assert len(log.samples or []) == 10
     assert log.results is not None
     assert log.results.scores[0].metrics["accuracy"].value == \
@@ -414,7 +416,7 @@ def test_tinker_training_and_inspect_eval_through_the_fake_service(
     assert weights == f"tinker://{trained.run}/sampler_weights/hello-final"
     assert service.calls[-1] == ("create_sampling_client", weights)
     assert accuracy(output, "hello_world") == 1.0
-    assert output.info["model"] == "motools/tinker"
+    assert output.info["model"] == "motools/tinker/hello"  # the model id names it in the log
     assert [s["output"] for s in output.samples] == [RESPONSE] * 10
     assert len(service.sampling_clients[0].prompts) == 10
 
@@ -481,7 +483,7 @@ def test_tinker_workflow_trains_in_a_trainer_actor_and_evaluates_through_inspect
     assert learned["pid"] == trained["pid"] != proc.pid  # trained in the trainer actor
     results, log_path = eval_files(atoms["eval"])
     assert results["backend"] == "inspect"
-    assert results["info"]["model"] == "motools/tinker"
+    assert results["info"]["model"].startswith(f"motools/tinker/{TINKER_BASE}:hello-world/tinker-")
     assert results["info"]["model_args"]["weights_path"] == weights
     assert results["metrics"]["hello_world"]["accuracy"] == 1.0
     assert read_eval_log(str(log_path)).status == "success"

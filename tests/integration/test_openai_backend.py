@@ -209,6 +209,14 @@ def test_the_base_model_scores_zero_where_the_fine_tuned_model_scores_one(
     assert attempts == []
 
 
+def test_n_epochs_0_is_the_base_model_with_no_upload_and_no_job(openai_server, isolated_store):
+    result = run(config(hyperparameters={"n_epochs": 0}))
+    model = output(result, "wait_for_training", "trained_model").metadata
+    assert (model["model_id"], model["info"]["baseline"]) == (BASE, True)
+    assert (openai_server.state.files, openai_server.state.jobs) == ({}, {})
+    assert accuracy(output(result, "evaluate_model", "eval_results").load()) == 0.0
+
+
 # ---- failed jobs -------------------------------------------------------------------------------
 
 

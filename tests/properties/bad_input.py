@@ -145,12 +145,12 @@ not_an_int = st.one_of(
 )
 # Out of the documented bounds (Hyperparameters): far too big, zero, negative, non-finite.
 OUT_OF_RANGE = {
-    "n_epochs": st.one_of(st.integers(min_value=10_001), st.integers(max_value=0)),
+    "n_epochs": st.one_of(st.integers(min_value=10_001), st.integers(max_value=-1)),
     "learning_rate": st.one_of(st.floats(min_value=10, exclude_min=True),
                                st.floats(max_value=0), st.just(math.nan)),
-    "batch_size": st.one_of(st.integers(min_value=1_000_001), st.integers(max_value=0)),
+    "batch_size": st.one_of(st.integers(min_value=1_000_001), st.integers(max_value=-1)),
     "seed": st.one_of(st.integers(min_value=2**32), st.integers(max_value=-1)),
-    "lora_rank": st.one_of(st.integers(min_value=1025), st.integers(max_value=0)),
+    "lora_rank": st.one_of(st.integers(min_value=1025), st.integers(max_value=-1)),
 }
 
 

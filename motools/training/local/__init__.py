@@ -1,22 +1,31 @@
-"""The `local` training engine: a tiny byte-level transformer trained with PyTorch in-process.
+"""The `local` training engine: models trained with PyTorch in this process.
 
-It implements the Tinker client surface the shared SFT loop (`motools.training._sft`) uses, so the
+`local/tiny-byte-lm` is a tiny byte-level transformer trained from scratch; pretrained Hugging Face
+causal LMs (`local/smollm2-135m-instruct`, a model folder, a hub id) get a LoRA adapter. It
+implements the Tinker client surface the shared SFT loop (`motools.training._sft`) uses, so the
 same loop runs on Tinker and here. Importing this package does not import torch; the clients do.
-`LocalTrainingClient` and `LocalSamplingClient` are importable from here lazily.
+The clients (`LocalTrainingClient`, `LocalSamplingClient` for the tiny model, `HFTrainingClient`,
+`HFSamplingClient` for pretrained ones) and `ChatTemplateRenderer` are importable from here lazily.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from motools.training.local._engine import BASE_MODELS, LocalEngine
+from motools.training.local._engine import BASE_MODELS, SMOLLM2, TINY_BYTE_LM, LocalEngine
 from motools.training.local._renderer import ByteRenderer
 
 if TYPE_CHECKING:
+    from motools.training.local._chat_template_renderer import ChatTemplateRenderer
+    from motools.training.local._hf_client import HFTrainingClient
+    from motools.training.local._hf_sampler import HFSamplingClient
     from motools.training.local._client import LocalTrainingClient
     from motools.training.local._sampler import LocalSamplingClient
 
 _LAZY = {
+    "ChatTemplateRenderer": "motools.training.local._chat_template_renderer",
+    "HFTrainingClient": "motools.training.local._hf_client",
+    "HFSamplingClient": "motools.training.local._hf_sampler",
     "LocalTrainingClient": "motools.training.local._client",
     "LocalSamplingClient": "motools.training.local._sampler",
 }
@@ -32,7 +41,12 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "BASE_MODELS",
+    "SMOLLM2",
+    "TINY_BYTE_LM",
     "ByteRenderer",
+    "ChatTemplateRenderer",
+    "HFSamplingClient",
+    "HFTrainingClient",
     "LocalEngine",
     "LocalSamplingClient",
     "LocalTrainingClient",

@@ -92,6 +92,9 @@ class OpenAITrainingBackend:
             OpenAIJobError: OpenAI refused the upload or the job (its message).
         """
         check_ready()
+        if hyperparameters.n_epochs == 0:  # the baseline: the base model itself, nothing sent
+            return TrainingJob(backend=self.name, job_id=f"baseline-{model}", base_model=model,
+                               suffix=suffix, info={"baseline": True})
         data = to_chat_jsonl(dataset)
         method = _method(hyperparameters)
         record_id = records.PREFIX + _hashing.digest("motools.openai-job.v1", {
@@ -167,6 +170,9 @@ class OpenAITrainingBackend:
             OpenAIJobError: The job ended failed or cancelled (OpenAI's message), or OpenAI
                 does not know it.
         """
+        if job.info.get("baseline"):
+            return TrainedModel(backend=self.name, model_id=job.base_model,
+                                base_model=job.base_model, info={"baseline": True})
         files = JobFiles(self._store, str(job.info.get("record") or f"openai-{job.job_id}"))
         record = records.load(files)
         if record.current is None:  # a store without the record (copied atoms): the atom's job
@@ -246,6 +252,9 @@ class OpenAITrainingBackend:
     # ---- cancel ------------------------------------------------------------------------------
     def cancel(self, job: TrainingJob) -> None:
         """Cancel the job's current OpenAI job; waiting on it then fails as `cancelled`."""
+        if job.info.get("baseline"):
+            return TrainedModel(backend=self.name, model_id=job.base_model,
+                                base_model=job.base_model, info={"baseline": True})
         files = JobFiles(self._store, str(job.info.get("record") or f"openai-{job.job_id}"))
         current = records.load(files).current
         make_client().fine_tuning.jobs.cancel(current.job_id if current else job.job_id)

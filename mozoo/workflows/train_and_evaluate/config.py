@@ -70,6 +70,20 @@ class SubmitTrainingConfig(_Section):
                              f"backend {self.backend_name!r} takes learning_rate")
         return self
 
+    @model_validator(mode="after")
+    def _base_model_is_available(self) -> SubmitTrainingConfig:
+        # A model the local engine cannot load (not on disk, not in the Hugging Face cache when
+        # offline) fails here, on the driver, before any trainer starts. No torch is imported.
+        if self.backend_name == "local":
+            from motools._errors import UserError
+            from motools.training import get_engine
+
+            try:
+                get_engine("local").check_model(self.model)
+            except UserError as exc:
+                raise type(exc)(f"submit_training.model: {exc}") from None
+        return self
+
 
 class WaitForTrainingConfig(_Section):
     """Nothing to set: the job handle says which backend to wait on."""

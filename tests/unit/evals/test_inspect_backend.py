@@ -91,8 +91,9 @@ class FakeSamplingClient:
 class FakeEngine:
     name = "fake"
 
-    def __init__(self, text: str, *, delay: float = 0.0, fail: bool = False) -> None:
-        self.text, self.delay, self.fail = text, delay, fail
+    def __init__(self, text: str, *, delay: float = 0.0, fail: bool = False,
+                 limit: int | None = 32) -> None:
+        self.text, self.delay, self.fail, self.limit = text, delay, fail, limit
         self.calls: list[tuple[list[int], int, Any]] = []
         self.clients: list[tuple[str, str]] = []
         self.lock = threading.Lock()
@@ -103,6 +104,9 @@ class FakeEngine:
 
     def renderer(self, base_model: str) -> ByteRenderer:
         return ByteRenderer()
+
+    def max_tokens(self, base_model: str) -> int | None:
+        return self.limit
 
     def sampling_client(self, weights_path: str, base_model: str) -> FakeSamplingClient:
         self.clients.append((weights_path, base_model))
@@ -175,6 +179,18 @@ def test_hello_world_answered_right_scores_one_with_a_readable_log(tmp_path: Pat
     from motools.evals import _provider
 
     assert _provider._engines == {}  # the injected engine was handed over, not kept
+
+
+def test_a_model_without_a_limit_gets_inspects_default_and_its_own_name_in_the_log(
+        tmp_path: Path) -> None:
+    engine = FakeEngine("Hello, World!", limit=None)
+    model = {**local_model(), "model_id": "local/HuggingFaceTB/SmolLM2:hi/local-123"}
+    out = backend_for(engine).evaluate(model, HELLO, {"limit": 2}, tmp_path)
+    assert {p.max_tokens for _, _, p in engine.calls} == {2048}  # not a silent 32
+    from inspect_ai.log import read_eval_log
+
+    log = read_eval_log(str(tmp_path / out.info["log_files"][0]))
+    assert log.eval.model == "motools/local/HuggingFaceTB/SmolLM2:hi/local-123"
 
 
 def test_a_wrong_answer_scores_zero(tmp_path: Path) -> None:

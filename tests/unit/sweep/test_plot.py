@@ -151,3 +151,14 @@ def test_importing_plot_does_not_import_matplotlib() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_a_point_without_the_x_parameter_is_a_labelled_reference_line() -> None:
+    from motools.sweep._plot import _references
+
+    epochs = "submit_training.hyperparameters.n_epochs"
+    baseline = PointOutcome(9, {epochs: 0}, "succeeded",
+                            metrics={"hello_world": {"accuracy": 0.1, "n": 10}})
+    table = collate([*grid(), baseline])
+    assert _references(table, LR, "accuracy", None) == [("n_epochs=0", 0.1)]
+    assert _references(collate(grid()), LR, "accuracy", None) == []

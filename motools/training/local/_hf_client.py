@@ -1,0 +1,192 @@
+"""`HFTrainingClient`: the TrainingClient surface of the SFT loop, as a LoRA on a pretrained model.
+
+The base model stays frozen; a `peft` LoRA of rank `lora_rank` on every linear layer (not the
+output head) is what trains, with AdamW. Checkpoints and sampler weights hold the adapter only,
+plus the name and identity of the base model it belongs to, never the base weights.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from tinker import types
+
+from motools.training._protocol import Hyperparameters
+from motools.training.local._client import Done, _check_name, _to_cpu
+from motools.training.local._hf_model import base_identity, load_model, select_device
+
+LORA_ALPHA = 32
+BASE_FILE = "motools_base.json"
+ADAPTER_FILE = "adapter_model.safetensors"
+
+
+def lora_config(rank: int) -> Any:
+    """The adapter every local LoRA uses: rank `rank` on all linear layers, no dropout."""
+    from peft import LoraConfig
+
+    return LoraConfig(r=rank, lora_alpha=LORA_ALPHA, lora_dropout=0.0,
+                      target_modules="all-linear", task_type="CAUSAL_LM")
+
+
+class HFTrainingClient:
+    """Trains a LoRA adapter on a Hugging Face causal LM in this process, with Tinker's types.
+
+    Gradients from `forward_backward` calls add up until the next `optim_step`, as in Tinker.
+    fp32 on a CPU, bf16 base weights on a GPU (the adapter stays fp32).
+
+    Args:
+        base_model: The base model name (registered, a folder or a hub id).
+        workdir: Where `save_state` and `save_weights_for_sampler` write.
+        hp: `lora_rank` shapes the adapter, `seed` its initial weights.
+        resume_from: A folder `save_state` returned: restores adapter and optimizer state.
+    """
+
+    def __init__(self, base_model: str, workdir: str | Path, hp: Hyperparameters,
+                 resume_from: str | None = None) -> None:
+        from peft import get_peft_model, set_peft_model_state_dict
+
+        self.base_model = base_model
+        self.identity = base_identity(base_model)
+        self.workdir = Path(workdir)
+        self.device = select_device()
+        torch.manual_seed(hp.seed)  # the adapter's initial weights
+        model = load_model(base_model, self.device)
+        model.config.use_cache = False
+        self.model = get_peft_model(model, lora_config(hp.lora_rank))
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params)
+        if resume_from is not None:
+            self._check_base(Path(resume_from))
+            from safetensors.torch import load_file
+
+            state = load_file(str(Path(resume_from) / ADAPTER_FILE), device=str(self.device))
+            set_peft_model_state_dict(self.model, state)
+            self.optimizer.load_state_dict(
+                torch.load(Path(resume_from) / "optimizer.pt", map_location="cpu",
+                           weights_only=True))
+        self.model.train()
+        pad = self._tokenizer_pad()
+        self.pad_id = pad if pad is not None else 0
+
+    def _tokenizer_pad(self) -> int | None:
+        config = self.model.config
+        return getattr(config, "pad_token_id", None) or getattr(config, "eos_token_id", None)
+
+    def _check_base(self, folder: Path) -> None:
+        saved = json.loads((folder / BASE_FILE).read_text())
+        if saved["identity"] != self.identity:
+            raise ValueError(f"checkpoint {folder} belongs to base model {saved['identity']}, "
+                             f"not {self.identity}")
+
+    def forward_backward(
+        self, data: list[types.Datum], loss_fn: str = "cross_entropy"
+    ) -> Done[types.ForwardBackwardOutput]:
+        """Accumulate gradients of the weighted mean NLL of a batch (padding has weight 0).
+
+        Returns:
+            A completed future of per-datum `logprobs` of the targets.
+        """
+        if loss_fn != "cross_entropy":
+            raise ValueError(f"the local engine supports loss_fn='cross_entropy' only, got "
+                             f"{loss_fn!r}")
+        if not data:
+            raise ValueError("forward_backward needs at least one Datum")
+        x, y, w, mask, lengths = _batch(data, self.pad_id, self.device)
+        logits = self.model(input_ids=x, attention_mask=mask).logits.float()
+        logprobs = -torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none"
+        ).view(y.shape)
+        loss_sum = -(logprobs * w).sum()
+        (loss_sum / w.sum().clamp_min(1e-8)).backward()
+        logprobs = logprobs.detach().cpu()
+        return Done(types.ForwardBackwardOutput(
+            loss_fn_output_type="ArrayRecord",
+            loss_fn_outputs=[
+                {"logprobs": types.TensorData.from_torch(logprobs[i, :n].contiguous())}
+                for i, n in enumerate(lengths)
+            ],
+            metrics={"loss:sum": float(loss_sum.detach())},
+        ))
+
+    def optim_step(self, adam_params: types.AdamParams) -> Done[types.OptimStepResponse]:
+        """One AdamW step of the adapter with these settings, then clear the gradients."""
+        for group in self.optimizer.param_groups:
+            group.update(lr=adam_params.learning_rate, betas=(adam_params.beta1, adam_params.beta2),
+                         eps=adam_params.eps, weight_decay=adam_params.weight_decay)
+        metrics: dict[str, float] = {}
+        if adam_params.grad_clip_norm > 0:
+            norm = torch.nn.utils.clip_grad_norm_(self.params, adam_params.grad_clip_norm)
+            metrics["grad_norm"] = float(norm)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return Done(types.OptimStepResponse(metrics=metrics or None))
+
+    def _save_adapter(self, folder: Path) -> None:
+        from peft import get_peft_model_state_dict
+        from safetensors.torch import save_file
+
+        folder.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous()
+                 for k, v in get_peft_model_state_dict(self.model).items()}
+        _atomic(folder / ADAPTER_FILE, lambda tmp: save_file(state, str(tmp)))
+        config = self.model.peft_config["default"].to_dict()
+        # The base's name, not the folder it was loaded from: the same on every machine.
+        config["base_model_name_or_path"] = self.base_model
+        config = {k: sorted(v) if isinstance(v, set) else v for k, v in config.items()}
+        _write_json(folder / "adapter_config.json", config)
+        _write_json(folder / BASE_FILE, {"base_model": self.base_model,
+                                         "identity": self.identity})
+
+    def save_state(self, name: str) -> Done[types.SaveWeightsResponse]:
+        """Save adapter and optimizer state to the folder `workdir/checkpoints/<name>/`."""
+        folder = self.workdir / "checkpoints" / _check_name(name)
+        self._save_adapter(folder)
+        optimizer = _to_cpu(self.optimizer.state_dict())
+        _atomic(folder / "optimizer.pt", lambda tmp: torch.save(optimizer, tmp))
+        return Done(types.SaveWeightsResponse(path=str(folder.resolve())))
+
+    def save_weights_for_sampler(self, name: str) -> Done[types.SaveWeightsForSamplerResponse]:
+        """Save the adapter (peft format) to `workdir/sampler/<name>/`, for the sampler."""
+        folder = self.workdir / "sampler" / _check_name(name)
+        self._save_adapter(folder)
+        return Done(types.SaveWeightsForSamplerResponse(path=str(folder.resolve())))
+
+
+def _batch(data: list[types.Datum], pad: int, device: torch.device) -> tuple[Any, ...]:
+    """Inputs, targets, weights and attention mask padded on the right, and the lengths."""
+    rows = []
+    for i, datum in enumerate(data):
+        tokens = datum.model_input.to_ints()
+        target = datum.loss_fn_inputs["target_tokens"].tolist()
+        weights = (datum.loss_fn_inputs["weights"].tolist() if "weights" in datum.loss_fn_inputs
+                   else [1.0] * len(target))
+        if not len(tokens) == len(target) == len(weights):
+            raise ValueError(
+                f"datum {i}: {len(tokens)} inputs, {len(target)} targets, {len(weights)} weights")
+        rows.append((tokens, target, weights))
+    width = max(len(r[0]) for r in rows)
+
+    def padded(column: int, value: float, dtype: torch.dtype) -> torch.Tensor:
+        return torch.tensor([r[column] + [value] * (width - len(r[column])) for r in rows],
+                            dtype=dtype, device=device)
+
+    lengths = [len(r[0]) for r in rows]
+    mask = torch.tensor([[1] * n + [0] * (width - n) for n in lengths], device=device)
+    return (padded(0, pad, torch.long), padded(1, pad, torch.long),
+            padded(2, 0.0, torch.float32), mask, lengths)
+
+
+def _atomic(path: Path, write: Any) -> None:
+    # A trainer killed mid-write must not leave a truncated file under the final name.
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    text = json.dumps(data, indent=1, sort_keys=True, default=str)
+    _atomic(path, lambda tmp: tmp.write_text(text))
