@@ -24,6 +24,7 @@ from motools.sweep._run import (
     run_sweep,
 )
 from motools.sweep._find import find_sweep_run, sweep_digest
+from motools.sweep._live import live_results
 from motools.sweep._logs import ExportedLogs, export_eval_logs
 from motools.sweep._overrides import apply_overrides, parse_override
 from motools.sweep._spec import SweepSpec, load_sweep
@@ -41,6 +42,7 @@ __all__ = [
     "dry_run_sweep_file",
     "export_eval_logs",
     "find_sweep_run",
+    "live_results",
     "load_results",
     "load_sweep",
     "metric_columns",

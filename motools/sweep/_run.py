@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 RESULTS_FILE = "results.parquet"
+# The run-info key of each point's overrides and plan nodes (step -> plan id), in point order.
+POINTS_INFO = "sweep_points"
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,12 @@ def compile_sweep(
     return points, plan
 
 
+def point_index(points: Sequence[SweepPoint], plan: Plan) -> list[dict[str, Any]]:
+    """Each point's overrides (as JSON) and the plan node running each of its steps."""
+    return [{"overrides": json.loads(json.dumps(p.overrides, default=str)), "nodes": dict(nodes)}
+            for p, nodes in zip(points, plan.points, strict=True)]
+
+
 def sweep_options(spec: SweepSpec, options: RunOptions | None) -> RunOptions:
     """The spec's `user`, `max_parallel` and `resources` under what `options` sets itself.
 
@@ -133,7 +142,8 @@ def sweep_options(spec: SweepSpec, options: RunOptions | None) -> RunOptions:
     )
 
 
-def _outcome(point: SweepPoint, result: WorkflowResult) -> PointOutcome:
+def outcome(point: SweepPoint, result: WorkflowResult) -> PointOutcome:
+    """What one point's workflow result says: its status, metrics and context columns."""
     metrics: dict[str, dict[str, Any]] = {}
     eval_atom = eval_backend = None
     for state in result.step_states:
@@ -167,13 +177,21 @@ def execute_sweep(
     options: RunOptions,
     *,
     source: str | None = None,
+    overrides: Sequence[str] = (),
 ) -> SweepResult:
-    """Execute a compiled sweep, collate its eval results and store the table with the run."""
+    """Execute a compiled sweep, collate its eval results and store the table with the run.
+
+    The run's info records each point's overrides and plan nodes from the start, so the points
+    that have finished can be collated while it runs (`motools.sweep._live`).
+    """
     st = get_store(options.store)
+    info: dict[str, Any] = {"source": source, "points": len(points), "workflow": workflow.name,
+                            "sweep_digest": sweep_digest(spec),
+                            POINTS_INFO: point_index(points, plan)}
+    if overrides:
+        info["overrides"] = list(overrides)
     run, done = execute_plan(
-        plan, st, kind="sweep", name=spec.name or workflow.name, options=options,
-        info={"source": source, "points": len(points), "workflow": workflow.name,
-              "sweep_digest": sweep_digest(spec)},
+        plan, st, kind="sweep", name=spec.name or workflow.name, options=options, info=info,
     )
     results = [
         WorkflowResult(
@@ -182,7 +200,7 @@ def execute_sweep(
         )
         for mapping in plan.points
     ]
-    table = collate([_outcome(p, r) for p, r in zip(points, results, strict=True)])
+    table = collate([outcome(p, r) for p, r in zip(points, results, strict=True)])
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     uri = st.put_run_file(run.id, RESULTS_FILE, buffer.getvalue())
