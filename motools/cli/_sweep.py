@@ -148,6 +148,22 @@ def plot(
     console().print(f"wrote {path}", highlight=False)
 
 
+@sweep_app.command("curves")
+def curves(
+    target: Annotated[str, typer.Argument(help="A sweep file (its latest run) or a run id.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="PNG to write.")] = Path("loss.png"),
+    store: StoreOption = None,
+) -> None:
+    """Plot the training loss against the step, one line per point (local and tinker engines)."""
+    from motools.atom import get_store
+    from motools.sweep import plot_curves
+
+    st = get_store(store)
+    run = _find_run(target, st)
+    path = plot_curves(run.id, out=output, store=st, title=f"training loss: {run.name} ({run.id})")
+    console().print(f"wrote {path}", highlight=False)
+
+
 @sweep_app.command("status")
 def status(
     run_id: Annotated[str, typer.Argument(help="A sweep run id (or a sweep file).")],

@@ -12,6 +12,7 @@ says what it would run without writing anything.
 """
 
 from motools.sweep._collate import metric_columns, param_columns, read_results, write_results
+from motools.sweep._curves import PointCurve, plot_curves, training_curves
 from motools.sweep._expand import SweepPoint, config_paths
 from motools.sweep._file import dry_run_sweep_file, run_sweep_file
 from motools.sweep._plot import plot
@@ -31,6 +32,7 @@ from motools.sweep._spec import SweepSpec, load_sweep
 
 __all__ = [
     "ExportedLogs",
+    "PointCurve",
     "PointFailure",
     "SweepPoint",
     "SweepPreview",
@@ -49,9 +51,11 @@ __all__ = [
     "param_columns",
     "parse_override",
     "plot",
+    "plot_curves",
     "read_results",
     "run_sweep",
     "run_sweep_file",
     "sweep_digest",
+    "training_curves",
     "write_results",
 ]
