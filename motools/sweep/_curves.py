@@ -121,8 +121,8 @@ def plot_curves(
         raise UserError(f"curves are written as PNG only: {str(out)!r} must end in .png")
     curves = training_curves(target, store=store)
     if not curves:
-        raise UserError(f"no point of {os.fspath(target)!r} has a recorded training loss yet "
-                        "(the dummy backend trains nothing; a running sweep has no model yet)")
+        raise UserError(f"no point of {os.fspath(target)} has recorded a training loss: the "
+                        "dummy backend trains nothing, and a point still training has none yet")
 
     import matplotlib
 
