@@ -36,11 +36,15 @@ def run(
     address: AddressOption = None,
     executor: Annotated[Executor, typer.Option(help="Where steps run.")] = Executor.ray,
     set_: SetOption = None,
-    name: Annotated[str | None, typer.Option(help="The sweep's name (default: the file's).")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="The sweep's name (default: the file's).")
+    ] = None,
     user: Annotated[str | None, typer.Option(
-        help="Recorded as the creator (default: the file's user, else MOTOOLS_USER or login).")] = None,
+        help="Recorded as the creator (default: the file's user, else MOTOOLS_USER or login)."
+    )] = None,
     max_parallel: Annotated[int | None, typer.Option(
-        min=1, help="At most this many step tasks at once (default: the file's, else no cap).")] = None,
+        min=1, help="At most this many step tasks at once (default: the file's, else no cap)."
+    )] = None,
 ) -> int:
     """Run every point of a sweep as one plan; print a row per point and any failures."""
     from motools.engine import ProgressDisplay, RunOptions
@@ -151,7 +155,9 @@ def plot(
 @sweep_app.command("curves")
 def curves(
     target: Annotated[str, typer.Argument(help="A sweep file (its latest run) or a run id.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="PNG to write.")] = Path("loss.png"),
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="PNG to write.")
+    ] = Path("loss.png"),
     store: StoreOption = None,
 ) -> None:
     """Plot the training loss against the step, one line per point (local and tinker engines)."""
