@@ -25,6 +25,8 @@ TASK_COLUMN = "task"
 CONTEXT_COLUMNS = ("model", "train_backend", "eval_backend", "synthetic")
 STATUS_COLUMNS = ("status", "error", "failed_step", "eval_atom")
 TRAIN_LOSS_COLUMN = "train_loss"
+# Statuses of the points of a sweep that has not finished (live results): they have no metrics.
+UNFINISHED_STATUSES = ("pending", "running", "interrupted")
 _RESERVED = frozenset({"point", TASK_COLUMN, *CONTEXT_COLUMNS, *STATUS_COLUMNS})
 _WRITE_SUFFIXES = (".parquet", ".csv")
 

@@ -1,6 +1,6 @@
 """Training curves of a sweep: each point's loss against the training step, read from its model.
 
-A sweep run records each point's plan nodes (run info `sweep_points`); the node that produced a
+A sweep run stores each point's plan nodes (the run file `points.json`); the node that produced a
 point's `model` atom is found among the run's step runs, and the atom's metadata carries the
 curve (`loss_per_step`, `loss_per_epoch`; see `motools.training._curves`). Matplotlib is imported
 inside `plot_curves` only, so importing this module stays cheap.
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from motools._errors import UserError
 from motools.sweep._expand import _short
-from motools.sweep._run import POINTS_INFO
+from motools.sweep._run import read_point_index
 from motools.training._curves import LOSS_PER_EPOCH, LOSS_PER_STEP
 
 if TYPE_CHECKING:
@@ -73,21 +73,21 @@ def training_curves(
 
     st = get_store(store)
     run = find_sweep_run(target, store=st)
-    entries = run.info.get(POINTS_INFO)
-    if not isinstance(entries, list):
+    entries = read_point_index(st, run.id)
+    if entries is None:
         raise UserError(f"run {run.id} did not record its points (it predates training curves); "
                         "rerun the sweep (cached steps are not recomputed)")
     outputs = {sr.plan_id: sr.outputs for sr in get_ledger(st).step_runs_of(run.id)}
     curves = []
-    for index, entry in enumerate(entries):
-        atoms = [a for pid in entry["nodes"].values() for a in outputs.get(pid, {}).values()]
+    for index, (overrides, nodes) in enumerate(entries):
+        atoms = [a for pid in nodes.values() for a in outputs.get(pid, {}).values()]
         model = next((a for a in atoms if a.startswith("model-")), None)
         if model is None:
             continue
         info = Atom.load(model, store=st).metadata.get("info")
         if not isinstance(info, dict) or not info.get(LOSS_PER_STEP):
             continue
-        curves.append(PointCurve(index, dict(entry["overrides"]), model,
+        curves.append(PointCurve(index, overrides, model,
                                  list(info[LOSS_PER_STEP]), list(info.get(LOSS_PER_EPOCH) or [])))
     return curves
 

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 RESULTS_FILE = "results.parquet"
-# The run-info key of each point's overrides and plan nodes (step -> plan id), in point order.
-POINTS_INFO = "sweep_points"
+# Stored with a sweep run when it starts: each point's overrides and plan nodes, in point order.
+POINTS_FILE = "points.json"
 
 
 @dataclass(frozen=True)
@@ -119,10 +119,30 @@ def compile_sweep(
     return points, plan
 
 
-def point_index(points: Sequence[SweepPoint], plan: Plan) -> list[dict[str, Any]]:
-    """Each point's overrides (as JSON) and the plan node running each of its steps."""
-    return [{"overrides": json.loads(json.dumps(p.overrides, default=str)), "nodes": dict(nodes)}
-            for p, nodes in zip(points, plan.points, strict=True)]
+def point_index(points: Sequence[SweepPoint], plan: Plan) -> bytes:
+    """The POINTS_FILE of a sweep: each point's overrides and the plan node of each of its steps.
+
+    A run file, not run info: it grows with the sweep (about 300 bytes a point), and run records
+    are read whole whenever runs are listed.
+    """
+    steps = list(plan.points[0]) if plan.points else []
+    data = {"steps": steps,
+            "points": [{"overrides": p.overrides, "nodes": [nodes[s] for s in steps]}
+                       for p, nodes in zip(points, plan.points, strict=True)]}
+    return json.dumps(data, default=str, separators=(",", ":")).encode()
+
+
+def read_point_index(
+    store: AtomStore, run_id: str
+) -> list[tuple[dict[str, Any], dict[str, str]]] | None:
+    """(overrides, step -> plan id) of each point of a sweep run; None if it stored no index."""
+    raw = store.get_run_file(run_id, POINTS_FILE)
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    steps = data["steps"]
+    return [(dict(p["overrides"]), dict(zip(steps, p["nodes"], strict=True)))
+            for p in data["points"]]
 
 
 def sweep_options(spec: SweepSpec, options: RunOptions | None) -> RunOptions:
@@ -181,17 +201,17 @@ def execute_sweep(
 ) -> SweepResult:
     """Execute a compiled sweep, collate its eval results and store the table with the run.
 
-    The run's info records each point's overrides and plan nodes from the start, so the points
-    that have finished can be collated while it runs (`motools.sweep._live`).
+    Each point's overrides and plan nodes are stored with the run before it starts (POINTS_FILE),
+    so the points that have finished can be collated while it runs (`motools.sweep._live`).
     """
     st = get_store(options.store)
     info: dict[str, Any] = {"source": source, "points": len(points), "workflow": workflow.name,
-                            "sweep_digest": sweep_digest(spec),
-                            POINTS_INFO: point_index(points, plan)}
+                            "sweep_digest": sweep_digest(spec)}
     if overrides:
         info["overrides"] = list(overrides)
     run, done = execute_plan(
         plan, st, kind="sweep", name=spec.name or workflow.name, options=options, info=info,
+        run_files={POINTS_FILE: point_index(points, plan)},
     )
     results = [
         WorkflowResult(

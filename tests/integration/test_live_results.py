@@ -105,6 +105,11 @@ def test_results_and_status_show_finished_points_while_the_sweep_runs(
         assert ": running; " in status.out
         assert "points: pending 2, succeeded 1" in status.out
         assert "so far" in status.out
+        shown = cli("runs", "show", find_sweep_run(sweep).id)
+        assert shown.code == 0 and "pending" in shown.out
+        plotted = cli("sweep", "plot", sweep, "--x", TAG, "--y", "accuracy",
+                      "-o", tmp_path / "so_far.png")
+        assert plotted.code == 0, plotted.err  # the finished point alone
 
         (gates / "b").touch()
         (gates / "c").touch()
