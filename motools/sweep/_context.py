@@ -26,8 +26,8 @@ def point_context(result: WorkflowResult, eval_backend: str | None) -> dict[str,
 
     Returns:
         The five values; `model` and `train_backend` stay None when no atom of the point names
-        them (a point that failed before training), `train_loss` (the final training loss,
-        see `motools.training._curves`) when its model atom records none (e.g. `dummy`).
+        them (a point that failed before training); `train_loss` (the final training loss, see
+        `motools.training._curves`) stays None when its model atom records none (`dummy`).
         One atom record is read per point.
     """
     made = {atom_id.partition("-")[0]: atom_id for state in result.step_states
