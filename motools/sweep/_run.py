@@ -122,7 +122,7 @@ def compile_sweep(
 def point_index(points: Sequence[SweepPoint], plan: Plan) -> bytes:
     """The POINTS_FILE of a sweep: each point's overrides and the plan node of each of its steps.
 
-    A run file, not run info: it grows with the sweep (about 300 bytes a point), and run records
+    A run file, not run info: it grows with the sweep (about 400 bytes a point), and run records
     are read whole whenever runs are listed.
     """
     steps = list(plan.points[0]) if plan.points else []
