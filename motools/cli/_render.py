@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
     from motools.workflow import WorkflowResult
 
-_STYLE = {"succeeded": "green", "cached": "cyan", "failed": "red", "skipped": "yellow"}
+_STYLE = {"succeeded": "green", "cached": "cyan", "failed": "red", "skipped": "yellow",
+          # points of a sweep that has not finished (live results)
+          "pending": "dim", "running": "blue", "interrupted": "magenta"}
 
 
 @functools.cache

@@ -101,9 +101,11 @@ def _print_run_metrics(run: RunRecord, step_runs: list[StepRun], store: AtomStor
     from motools.atom import Atom, EvalAtom
 
     if run.kind == "sweep":
-        from motools.sweep import load_results
+        from motools.sweep import live_results, load_results
 
         table = load_results(store, run.id)
+        if table is None:  # still running, or stopped: the points finished so far
+            table = live_results(store, run)
         if table is not None:
             print_results(table, title=f"results of {run.name}", limit=None)
         return

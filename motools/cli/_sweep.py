@@ -9,7 +9,7 @@ import typer
 
 from motools.cli._app import AddressOption, StoreOption, app, check_text, read_ledger
 from motools.cli._render import console, print_failures, print_points, print_results
-from motools.cli._workflow import Executor, force_steps
+from motools.cli._workflow import Executor, SetOption, force_steps
 from motools.errors import UserError
 
 if TYPE_CHECKING:
@@ -35,17 +35,29 @@ def run(
     store: StoreOption = None,
     address: AddressOption = None,
     executor: Annotated[Executor, typer.Option(help="Where steps run.")] = Executor.ray,
+    set_: SetOption = None,
+    name: Annotated[
+        str | None, typer.Option(help="The sweep's name (default: the file's).")
+    ] = None,
+    user: Annotated[str | None, typer.Option(
+        help="Recorded as the creator (default: the file's user, else MOTOOLS_USER or login)."
+    )] = None,
+    max_parallel: Annotated[int | None, typer.Option(
+        min=1, help="At most this many step tasks at once (default: the file's, else no cap)."
+    )] = None,
 ) -> int:
     """Run every point of a sweep as one plan; print a row per point and any failures."""
     from motools.engine import ProgressDisplay, RunOptions
     from motools.sweep import dry_run_sweep_file, run_sweep_file
 
     options = RunOptions(executor=executor.value, address=address, store=store,
-                         force_rerun=force_steps(force_rerun), no_cache=no_cache)
+                         force_rerun=force_steps(force_rerun), no_cache=no_cache, user=user,
+                         max_parallel=max_parallel)
+    overrides = list(set_ or [])
     if dry_run:
         from rich.table import Table
 
-        preview = dry_run_sweep_file(file, options=options)
+        preview = dry_run_sweep_file(file, options=options, overrides=overrides, name=name)
         table = Table("step", "points", "nodes", "deduplicated", "cached", "to run",
                       title=f"{preview.name}: {len(preview.points)} points (dry run)")
         for c in preview.steps:
@@ -63,7 +75,8 @@ def run(
 
     progress = ProgressDisplay()
     try:
-        result = run_sweep_file(file, options=options.with_(observe=progress))
+        result = run_sweep_file(file, options=options.with_(observe=progress),
+                                overrides=overrides, name=name)
     finally:
         progress.close()
     print_results(result.table, title=f"{result.name} ({result.run_id})")
@@ -89,10 +102,13 @@ def _find_run(target: str, store: AtomStore) -> RunRecord:
 
 
 def _results(target: str, store: AtomStore) -> tuple[RunRecord, pa.Table]:
-    from motools.sweep import load_results
+    """The run's results table; while it runs (or if it stopped), its finished points so far."""
+    from motools.sweep import load_results, live_results
 
     run = _find_run(target, store)
     table = load_results(store, run.id)
+    if table is None:
+        table = live_results(store, run)
     if table is None:
         raise UserError(f"run {run.id} has no results yet (status: {run.observed_status()})")
     return run, table
@@ -136,6 +152,24 @@ def plot(
     console().print(f"wrote {path}", highlight=False)
 
 
+@sweep_app.command("curves")
+def curves(
+    target: Annotated[str, typer.Argument(help="A sweep file (its latest run) or a run id.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="PNG to write.")
+    ] = Path("loss.png"),
+    store: StoreOption = None,
+) -> None:
+    """Plot the training loss against the step, one line per point (local and tinker engines)."""
+    from motools.atom import get_store
+    from motools.sweep import plot_curves
+
+    st = get_store(store)
+    run = _find_run(target, st)
+    path = plot_curves(run.id, out=output, store=st, title=f"training loss: {run.name} ({run.id})")
+    console().print(f"wrote {path}", highlight=False)
+
+
 @sweep_app.command("status")
 def status(
     run_id: Annotated[str, typer.Argument(help="A sweep run id (or a sweep file).")],
@@ -146,6 +180,8 @@ def status(
 
     from motools.atom import get_store
     from motools.engine import get_ledger
+
+    from motools.sweep import live_results, load_results
 
     st = get_store(store)
     run = _find_run(run_id, st)
@@ -158,3 +194,11 @@ def status(
         f"({parts}); {run.info.get('points', '?')} points",
         highlight=False,
     )
+    final = load_results(st, run.id)
+    table = final if final is not None else live_results(st, run)
+    if table is not None:
+        points = Counter(table.column("status").to_pylist())
+        console().print("points: " + ", ".join(f"{k} {v}" for k, v in sorted(points.items())),
+                        highlight=False)
+        if final is None:  # not over: the finished points' rows, the rest pending / running
+            print_results(table, title=f"{run.name} ({run.id}) so far", limit=None)

@@ -30,15 +30,16 @@ def _workflow(name: str) -> Workflow:
     return wf
 
 
-def _config(wf: Workflow, path: Path) -> Any:
-    from motools.workflow import load_yaml_file, rebase_code_paths, validate_config
+SetOption = Annotated[list[str] | None, typer.Option(
+    "--set", metavar="PATH=VALUE",
+    help="Override one config value after the file, e.g. --set "
+         "submit_training.hyperparameters.learning_rate=1e-4 (YAML-typed; repeatable).")]
 
-    data = load_yaml_file(path)
-    if data is None:
-        raise ConfigError(f"{path}: empty config")
-    # A local task file (`tasks/my_task.py@my_task`) is relative to the config file.
-    data = rebase_code_paths(wf.config_class, data, path.resolve().parent)
-    return validate_config(wf.config_class, data, source=str(path))
+
+def _config(wf: Workflow, path: Path, overrides: list[str] | None = None) -> Any:
+    from motools.workflow import load_config_file
+
+    return load_config_file(wf.config_class, path, overrides=overrides or ())
 
 
 @workflow_app.command("list")
@@ -81,13 +82,14 @@ def run(
     store: StoreOption = None,
     address: AddressOption = None,
     executor: Annotated[Executor, typer.Option(help="Where steps run.")] = Executor.ray,
+    set_: SetOption = None,
 ) -> int:
     """Run a workflow with one config, print its steps and metrics."""
     from motools.engine import ProgressDisplay, RunOptions
     from motools.workflow import dry_run_workflow, run_workflow
 
     wf = _workflow(name)
-    cfg = _config(wf, config)
+    cfg = _config(wf, config, set_)
     options = RunOptions(executor=executor.value, address=address, store=store, user=user,
                          force_rerun=force_rerun, no_cache=no_cache)
     if dry_run:

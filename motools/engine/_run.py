@@ -166,10 +166,13 @@ def execute_plan(
     name: str,
     options: RunOptions | None = None,
     info: Mapping[str, Any] | None = None,
+    run_files: Mapping[str, bytes] | None = None,
 ) -> tuple[RunRecord, dict[str, StepRun]]:
     """Execute a compiled plan under a new run record; returns the record and each node's run.
 
-    `options.resources` were applied when the plan was compiled; `info` is kept in the run record.
+    `options.resources` were applied when the plan was compiled; `info` is kept in the run record;
+    `run_files` (name -> bytes) are stored with the run (`store.put_run_file`) before any step
+    runs, for readers that follow the run while it executes (a sweep's point index).
     """
     opts = options or RunOptions()
     ledger = get_ledger(store)
@@ -178,6 +181,8 @@ def execute_plan(
                     info={"nodes": len(plan.nodes), **(info or {})})
     ledger.save_run(run)
     try:
+        for file_name, data in (run_files or {}).items():
+            store.put_run_file(run.id, file_name, data)
         if opts.observe is not None:
             opts.observe.started(plan)
         # The executors take the options as keywords (the same fields, unpacked here only).

@@ -12,6 +12,7 @@ says what it would run without writing anything.
 """
 
 from motools.sweep._collate import metric_columns, param_columns, read_results, write_results
+from motools.sweep._curves import PointCurve, plot_curves, training_curves
 from motools.sweep._expand import SweepPoint, config_paths
 from motools.sweep._file import dry_run_sweep_file, run_sweep_file
 from motools.sweep._plot import plot
@@ -24,12 +25,14 @@ from motools.sweep._run import (
     run_sweep,
 )
 from motools.sweep._find import find_sweep_run, sweep_digest
+from motools.sweep._live import live_results
 from motools.sweep._logs import ExportedLogs, export_eval_logs
 from motools.sweep._overrides import apply_overrides, parse_override
 from motools.sweep._spec import SweepSpec, load_sweep
 
 __all__ = [
     "ExportedLogs",
+    "PointCurve",
     "PointFailure",
     "SweepPoint",
     "SweepPreview",
@@ -41,15 +44,18 @@ __all__ = [
     "dry_run_sweep_file",
     "export_eval_logs",
     "find_sweep_run",
+    "live_results",
     "load_results",
     "load_sweep",
     "metric_columns",
     "param_columns",
     "parse_override",
     "plot",
+    "plot_curves",
     "read_results",
     "run_sweep",
     "run_sweep_file",
     "sweep_digest",
+    "training_curves",
     "write_results",
 ]

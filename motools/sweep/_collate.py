@@ -1,6 +1,7 @@
 """Collate the outcomes of a sweep's points into one Arrow table, and read and write it.
 
-One row per point: `point`, one column per override dot path, the metric columns, what the numbers
+One row per point: `point`, one column per override dot path, the metric columns (with
+`train_loss`, the final training loss, when the points' models record one), what the numbers
 are about (`model`, `train_backend`, `eval_backend`, and `synthetic`: true when a backend made the
 results up, e.g. `dummy`), then `status`, `error`, `failed_step` and `eval_atom`. The schema
 metadata key `motools.sweep` records which columns are parameters and which are metrics, so plots
@@ -23,6 +24,9 @@ METADATA_KEY = b"motools.sweep"
 TASK_COLUMN = "task"
 CONTEXT_COLUMNS = ("model", "train_backend", "eval_backend", "synthetic")
 STATUS_COLUMNS = ("status", "error", "failed_step", "eval_atom")
+TRAIN_LOSS_COLUMN = "train_loss"
+# Statuses of the points of a sweep that has not finished (live results): they have no metrics.
+UNFINISHED_STATUSES = ("pending", "running", "interrupted")
 _RESERVED = frozenset({"point", TASK_COLUMN, *CONTEXT_COLUMNS, *STATUS_COLUMNS})
 _WRITE_SUFFIXES = (".parquet", ".csv")
 
@@ -44,6 +48,8 @@ class PointOutcome:
         eval_backend: The eval backend that made the point's metrics.
         synthetic: A backend of the point makes up its results (`dummy`): its metrics measure
             nothing.
+        train_loss: The final training loss of the point's model (the mean loss of its last
+            epoch), when its training engine records one (`local`, `tinker`).
     """
 
     index: int
@@ -57,6 +63,7 @@ class PointOutcome:
     train_backend: str | None = None
     eval_backend: str | None = None
     synthetic: bool = False
+    train_loss: float | None = None
 
 
 def collate(outcomes: Sequence[PointOutcome]) -> pa.Table:
@@ -95,6 +102,11 @@ def collate(outcomes: Sequence[PointOutcome]) -> pa.Table:
         columns[TASK_COLUMN] = pa.array([next(iter(m), None) for m in metrics], pa.string())
     for (t, name), column in zip(metric_keys, metric_names):
         columns[column] = _infer([m.get(t, {}).get(name) for m in metrics])
+    # The final training loss is a metric column too (plot it with `--y train_loss`), present
+    # when any point's model recorded one; an eval metric of the same name keeps its column.
+    if any(o.train_loss is not None for o in rows) and TRAIN_LOSS_COLUMN not in columns:
+        columns[TRAIN_LOSS_COLUMN] = pa.array([o.train_loss for o in rows], pa.float64())
+        metric_names = [*metric_names, TRAIN_LOSS_COLUMN]
     for column in CONTEXT_COLUMNS[:-1]:
         columns[column] = pa.array([getattr(o, column) for o in rows], pa.string())
     columns["synthetic"] = pa.array([o.synthetic for o in rows], pa.bool_())

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from motools._errors import ConfigError, UnknownNameError
 from motools.atom._store import get_store
 from motools.engine._options import RunOptions, check_force
 from motools.engine._preview import preview_plan
-from motools.sweep._expand import SweepPoint, base_config
+from motools.sweep._expand import SweepPoint, _overlaps, base_config
+from motools.sweep._overrides import apply_overrides, parse_override
 from motools.sweep._run import (
     SweepPreview,
     SweepResult,
@@ -22,13 +25,53 @@ from motools.workflow._plan import Plan
 from motools.workflow._spec import Workflow
 
 
+def _swept_paths(spec: SweepSpec) -> list[tuple[str, str]]:
+    """(dot path, YAML path) of every value the sweep varies."""
+    named = [(k, f"{kind}.{k}") for kind, axis in (("grid", spec.grid), ("zip", spec.zip))
+             for k in axis]
+    if spec.sample is not None:
+        named += [(k, f"sample.params.{k}") for k in spec.sample.params]
+    named += [(k, f"points[{i}].{k}") for i, point in enumerate(spec.points) for k in point]
+    return named
+
+
+def override_base(
+    spec: SweepSpec, workflow: Workflow, base: dict[str, Any], overrides: Sequence[str]
+) -> dict[str, Any]:
+    """The base config with `--set PATH=VALUE` overrides applied, before the axes.
+
+    An override changes every point; a path the sweep varies (or a section holding one) is
+    refused, since the axis would overwrite it in every point. Local code paths in an override
+    are relative to the working directory.
+
+    Raises:
+        ConfigError: A malformed override, an unknown path, or a swept path (one line).
+    """
+    from motools.workflow._code_paths import rebase_code_paths
+
+    data = apply_overrides(base, overrides, config_class=workflow.config_class)
+    swept = _swept_paths(spec)
+    for text in overrides:
+        path, _ = parse_override(text)
+        for axis_path, where in swept:
+            if _overlaps(path, axis_path):
+                raise ConfigError(f"--set {path}: the sweep varies it ({where}); change the "
+                                  "axis in the sweep file instead")
+    return rebase_code_paths(workflow.config_class, data, Path.cwd())
+
+
 def _compile_file(
-    path: str | os.PathLike[str], options: RunOptions | None
+    path: str | os.PathLike[str], options: RunOptions | None,
+    overrides: Sequence[str] = (), name: str | None = None,
 ) -> tuple[SweepSpec, Workflow, list[SweepPoint], Plan, RunOptions]:
     """Everything a sweep file says, validated on this machine before anything runs."""
     from motools.registry import resolve
 
     spec = load_sweep(path)
+    if name is not None:
+        if not name.strip():
+            raise ConfigError("--name: must not be empty")
+        spec = spec.model_copy(update={"name": name})
     try:
         workflow = resolve("workflow", spec.workflow)
     except UnknownNameError as exc:
@@ -42,12 +85,18 @@ def _compile_file(
     opts = sweep_options(spec, options)
     check_force(opts.force_rerun, workflow.step_names)
     base = base_config(spec, workflow, source_dir=Path(path).resolve().parent)
+    if overrides:
+        base = override_base(spec, workflow, base, overrides)
     points, plan = compile_sweep(spec, workflow, base, str(path), opts)
     return spec, workflow, points, plan, opts
 
 
 def run_sweep_file(
-    path: str | os.PathLike[str], *, options: RunOptions | None = None
+    path: str | os.PathLike[str],
+    *,
+    options: RunOptions | None = None,
+    overrides: Sequence[str] = (),
+    name: str | None = None,
 ) -> SweepResult:
     """Run the sweep a YAML file describes (what `motools sweep run FILE` does).
 
@@ -57,25 +106,35 @@ def run_sweep_file(
     Args:
         path: The sweep file; its `base` is relative to its folder.
         options: How to run it (executor, store, cache policy, ...).
+        overrides: `PATH=VALUE` strings (`--set`), YAML-typed, applied in order to the base
+            config (`base` merged with `config`), so to every point, before the axes. A path
+            the sweep varies is refused. They are recorded in the run's info.
+        name: The sweep's name in the run record, instead of the file's `name`.
 
     Returns:
         A SweepResult; failed points are in `.failures`, never raised.
 
     Raises:
-        UserError: the file, its workflow, its configs or `options` are invalid (one line naming
-            the file and key), before anything runs.
+        UserError: the file, its workflow, its configs, an override or `options` are invalid
+            (one line naming the file and key, or the override's path), before anything runs.
 
     Example:
         >>> options = RunOptions(executor="inline")
-        >>> result = run_sweep_file("sweeps/hello_world.yaml", options=options)
+        >>> result = run_sweep_file("sweeps/hello_world.yaml", options=options,
+        ...                         overrides=["prepare_dataset.loader_kwargs.num_samples=20"])
         >>> result.to_pandas()
     """
-    spec, workflow, points, plan, opts = _compile_file(path, options)
-    return execute_sweep(spec, workflow, points, plan, opts, source=str(Path(path).resolve()))
+    spec, workflow, points, plan, opts = _compile_file(path, options, overrides, name)
+    return execute_sweep(spec, workflow, points, plan, opts, source=str(Path(path).resolve()),
+                         overrides=overrides)
 
 
 def dry_run_sweep_file(
-    path: str | os.PathLike[str], *, options: RunOptions | None = None
+    path: str | os.PathLike[str],
+    *,
+    options: RunOptions | None = None,
+    overrides: Sequence[str] = (),
+    name: str | None = None,
 ) -> SweepPreview:
     """What `run_sweep_file` would do, per step; runs and writes nothing.
 
@@ -85,11 +144,13 @@ def dry_run_sweep_file(
     Args:
         path: The sweep file.
         options: Where to look (`store`) and the cache policy (`force_rerun`).
+        overrides: `PATH=VALUE` strings, as for `run_sweep_file`.
+        name: The sweep's name, as for `run_sweep_file`.
 
     Returns:
         A SweepPreview: the expanded points and, per step, nodes, cached and to run.
     """
-    spec, workflow, points, plan, opts = _compile_file(path, options)
+    spec, workflow, points, plan, opts = _compile_file(path, options, overrides, name)
     steps = preview_plan(plan, get_store(opts.store), force_rerun=opts.force_rerun)
     seed = spec.sample.seed if spec.sample is not None else None
     return SweepPreview(spec.name or workflow.name, points, steps, seed)

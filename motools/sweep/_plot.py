@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 
 from motools._errors import UserError
-from motools.sweep._collate import metric_columns, param_columns
+from motools.sweep._collate import UNFINISHED_STATUSES, metric_columns, param_columns
 
 if TYPE_CHECKING:
     import pandas as pd
 
-_EXCLUDED_STATUSES = ("failed", "skipped")
+_EXCLUDED_STATUSES = ("failed", "skipped", *UNFINISHED_STATUSES)
 
 
 def plot(

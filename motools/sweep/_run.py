@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 RESULTS_FILE = "results.parquet"
+# Stored with a sweep run when it starts: each point's overrides and plan nodes, in point order.
+POINTS_FILE = "points.json"
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,32 @@ def compile_sweep(
     return points, plan
 
 
+def point_index(points: Sequence[SweepPoint], plan: Plan) -> bytes:
+    """The POINTS_FILE of a sweep: each point's overrides and the plan node of each of its steps.
+
+    A run file, not run info: it grows with the sweep (about 400 bytes a point), and run records
+    are read whole whenever runs are listed.
+    """
+    steps = list(plan.points[0]) if plan.points else []
+    data = {"steps": steps,
+            "points": [{"overrides": p.overrides, "nodes": [nodes[s] for s in steps]}
+                       for p, nodes in zip(points, plan.points, strict=True)]}
+    return json.dumps(data, default=str, separators=(",", ":")).encode()
+
+
+def read_point_index(
+    store: AtomStore, run_id: str
+) -> list[tuple[dict[str, Any], dict[str, str]]] | None:
+    """(overrides, step -> plan id) of each point of a sweep run; None if it stored no index."""
+    raw = store.get_run_file(run_id, POINTS_FILE)
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    steps = data["steps"]
+    return [(dict(p["overrides"]), dict(zip(steps, p["nodes"], strict=True)))
+            for p in data["points"]]
+
+
 def sweep_options(spec: SweepSpec, options: RunOptions | None) -> RunOptions:
     """The spec's `user`, `max_parallel` and `resources` under what `options` sets itself.
 
@@ -133,7 +162,8 @@ def sweep_options(spec: SweepSpec, options: RunOptions | None) -> RunOptions:
     )
 
 
-def _outcome(point: SweepPoint, result: WorkflowResult) -> PointOutcome:
+def outcome(point: SweepPoint, result: WorkflowResult) -> PointOutcome:
+    """What one point's workflow result says: its status, metrics and context columns."""
     metrics: dict[str, dict[str, Any]] = {}
     eval_atom = eval_backend = None
     for state in result.step_states:
@@ -167,13 +197,21 @@ def execute_sweep(
     options: RunOptions,
     *,
     source: str | None = None,
+    overrides: Sequence[str] = (),
 ) -> SweepResult:
-    """Execute a compiled sweep, collate its eval results and store the table with the run."""
+    """Execute a compiled sweep, collate its eval results and store the table with the run.
+
+    Each point's overrides and plan nodes are stored with the run before it starts (POINTS_FILE),
+    so the points that have finished can be collated while it runs (`motools.sweep._live`).
+    """
     st = get_store(options.store)
+    info: dict[str, Any] = {"source": source, "points": len(points), "workflow": workflow.name,
+                            "sweep_digest": sweep_digest(spec)}
+    if overrides:
+        info["overrides"] = list(overrides)
     run, done = execute_plan(
-        plan, st, kind="sweep", name=spec.name or workflow.name, options=options,
-        info={"source": source, "points": len(points), "workflow": workflow.name,
-              "sweep_digest": sweep_digest(spec)},
+        plan, st, kind="sweep", name=spec.name or workflow.name, options=options, info=info,
+        run_files={POINTS_FILE: point_index(points, plan)},
     )
     results = [
         WorkflowResult(
@@ -182,7 +220,7 @@ def execute_sweep(
         )
         for mapping in plan.points
     ]
-    table = collate([_outcome(p, r) for p, r in zip(points, results, strict=True)])
+    table = collate([outcome(p, r) for p, r in zip(points, results, strict=True)])
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     uri = st.put_run_file(run.id, RESULTS_FILE, buffer.getvalue())

@@ -19,6 +19,7 @@ from typing import Any
 from motools import _hashing
 from motools.atom._dataset import Dataset
 from motools.atom._store import AtomStore, get_store
+from motools.training._curves import loss_curve
 from motools.training._job_files import JobFiles
 from motools.training._protocol import Hyperparameters, TrainedModel, TrainingJob
 
@@ -224,7 +225,10 @@ class EngineTrainingBackend:
             base_model=job.base_model,
             # Local weights are files: they become the model atom. Tinker weights stay remote.
             path=files.resolve(result["weights_path"]) if self.engine_name == "local" else None,
-            info={"weights_path": result["weights_path"], "steps": result["steps"], **base},
+            info={"weights_path": result["weights_path"], "steps": result["steps"], **base,
+                  # The loss per step and per epoch, and the final train loss (issue #14).
+                  **loss_curve(result.get("losses") or [],
+                               job.info["hyperparameters"]["n_epochs"])},
         )
 
     def _kill(self, job: TrainingJob) -> None:

@@ -16,6 +16,7 @@ from motools.workflow._config import (
     validate_config,
 )
 from motools.workflow._code_paths import rebase_code_paths
+from motools.workflow._config_file import load_config_file
 from motools.workflow._plan import Plan, compile_plan
 from motools.workflow._spec import AtomConstructor, Resources, Step, Workflow
 
@@ -50,6 +51,7 @@ __all__ = [
     "compile_plan",
     "config_json_schema",
     "dry_run_workflow",
+    "load_config_file",
     "load_yaml_file",
     "rebase_code_paths",
     "run_workflow",

@@ -480,6 +480,10 @@ def test_tinker_workflow_trains_in_a_trainer_actor_and_evaluates_through_inspect
     [job_dir] = (store / "training").iterdir()
     trained = read_json(job_dir / "result.json")
     assert trained is not None and trained["steps"] == 4 and trained["weights_path"] == weights
+    curve = model["info"]  # the training curve, as the local engine records it too
+    assert len(trained["losses"]) == 4
+    assert curve["loss_per_step"] == pytest.approx(trained["losses"])
+    assert curve["loss_per_epoch"] == [pytest.approx(sum(trained["losses"]) / 4)]
     assert learned["pid"] == trained["pid"] != proc.pid  # trained in the trainer actor
     results, log_path = eval_files(atoms["eval"])
     assert results["backend"] == "inspect"

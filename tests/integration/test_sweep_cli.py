@@ -214,7 +214,8 @@ def test_status_of_a_finished_run_prints_its_counts(fifty):
     result = cli("sweep", "status", fifty.run_id, "--store", fifty.store)
     assert result.code == 0, result.err
     assert result.out.strip() == (
-        f"{fifty.run_id} lr50: succeeded; 151/151 nodes settled (succeeded 151); 50 points"
+        f"{fifty.run_id} lr50: succeeded; 151/151 nodes settled (succeeded 151); 50 points\n"
+        "points: succeeded 50"
     )
 
 

@@ -1,0 +1,58 @@
+"""Live results: the points of a sweep that have finished, while it runs or after it stopped.
+
+A sweep run stores at its start each point's overrides and the plan node that runs each of its
+steps (the run file `points.json`). The Ledger commits every node's step run as it settles, so a
+point whose steps have all settled is collated from those step runs exactly as the final
+collation collates it; the other points are `pending` (no step settled yet) or `running` (some
+did), or `interrupted` when the run is no longer running. Read-only, and cheap: one Ledger query
+one run file and, per finished point, the atoms the final collation reads too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from motools.atom._store import AtomStore
+from motools.engine._result import StepState, StepStates, WorkflowResult
+from motools.sweep._collate import PointOutcome, collate
+from motools.sweep._expand import SweepPoint
+from motools.sweep._run import outcome, read_point_index
+
+if TYPE_CHECKING:
+    from motools.engine import RunRecord
+
+
+def live_results(store: AtomStore, run: RunRecord) -> pa.Table | None:
+    """The results table of a sweep run that has not written one: finished points and the rest.
+
+    Args:
+        store: The store the run is in.
+        run: A sweep run record.
+
+    Returns:
+        A table with the final collation's columns, a row per point; unfinished points have
+        status `pending`, `running` or `interrupted` and no metrics. None for a run that did not
+        store its points (made before they were stored).
+    """
+    from motools.engine import get_ledger
+
+    entries = read_point_index(store, run.id)
+    if entries is None:
+        return None
+    settled = {sr.plan_id: sr for sr in get_ledger(store).step_runs_of(run.id)}  # last one wins
+    live = run.observed_status() == "running"
+    workflow = str(run.info.get("workflow", run.name))
+    outcomes = []
+    for index, (overrides, nodes) in enumerate(entries):
+        done = [settled[pid] for pid in nodes.values() if pid in settled]
+        if len(done) == len(nodes):
+            states = StepStates(StepState.from_step_run(sr) for sr in done)
+            result = WorkflowResult(run.id, workflow, states, store)
+            outcomes.append(outcome(SweepPoint(index, overrides, None), result))
+        else:
+            status = ("running" if done else "pending") if live else "interrupted"
+            outcomes.append(PointOutcome(index=index, overrides=overrides, status=status))
+    return collate(outcomes)
+
