@@ -30,6 +30,7 @@ import copy
 import inspect as pyinspect
 import json
 import math
+import os
 import shutil
 import tempfile
 import threading
@@ -198,7 +199,11 @@ def openai_served_model(model: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     Registered (kind `eval_provider`) for the `openai` backend.
     """
     model_id = str(model.get("model_id") or _missing(model, "model_id"))
-    return (model_id if model_id.startswith("openai/") else f"openai/{model_id}"), {}
+    name = model_id if model_id.startswith("openai/") else f"openai/{model_id}"
+    # Named, the endpoint also keys inspect's model cache: a base model evaluated before against
+    # another server must not be served by that server's client.
+    base_url = os.environ.get("OPENAI_BASE_URL")
+    return name, ({"base_url": base_url} if base_url else {})
 
 
 def weights_path(model: dict[str, Any]) -> str:

@@ -81,7 +81,7 @@ def test_the_engine_eval_provider_serves_local_models_through_the_motools_provid
     model = {"backend": "local", "model_id": "local/m", "base_model": "local/tiny-byte-lm",
              "weights_path": "/w"}
     assert InspectEvalBackend().model_spec(model) == (
-        "motools/local", {"weights_path": "/w", "base_model": "local/tiny-byte-lm"})
+        "motools/local/m", {"weights_path": "/w", "base_model": "local/tiny-byte-lm"})
 
 
 def test_a_registered_eval_provider_decides_how_its_backend_is_served():
