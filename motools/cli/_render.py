@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from motools.sweep import SweepPoint
-
     from motools.workflow import WorkflowResult
 
 _STYLE = {"succeeded": "green", "cached": "cyan", "failed": "red", "skipped": "yellow",

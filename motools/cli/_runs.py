@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from motools.errors import UserError
 from motools.cli._app import StoreOption, app, check_text, read_ledger
 from motools.cli._render import console, print_results
+from motools.errors import UserError
 
 if TYPE_CHECKING:
     from motools.atom import AtomStore

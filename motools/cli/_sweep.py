@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from motools.cli._app import AddressOption, StoreOption, app, check_text, read_ledger
+from motools.cli._app import AddressOption, StoreOption, app, check_text
 from motools.cli._render import console, print_failures, print_points, print_results
 from motools.cli._workflow import Executor, SetOption, force_steps
 from motools.errors import UserError
@@ -103,7 +103,7 @@ def _find_run(target: str, store: AtomStore) -> RunRecord:
 
 def _results(target: str, store: AtomStore) -> tuple[RunRecord, pa.Table]:
     """The run's results table; while it runs (or if it stopped), its finished points so far."""
-    from motools.sweep import load_results, live_results
+    from motools.sweep import live_results, load_results
 
     run = _find_run(target, store)
     table = load_results(store, run.id)
@@ -180,7 +180,6 @@ def status(
 
     from motools.atom import get_store
     from motools.engine import get_ledger
-
     from motools.sweep import live_results, load_results
 
     st = get_store(store)

@@ -21,6 +21,7 @@ from typing import Any
 from motools._errors import ConfigError
 from motools.sweep._sample import draw_samples
 from motools.sweep._spec import SweepSpec
+from motools.workflow._code_paths import rebase_code_paths
 
 # The same type walk validate_config uses, so a path is listed exactly when validation reaches it.
 from motools.workflow._config import (
@@ -31,7 +32,6 @@ from motools.workflow._config import (
     load_yaml_file,
     validate_config,
 )
-from motools.workflow._code_paths import rebase_code_paths
 from motools.workflow._spec import Workflow
 
 _MAX_LISTED = 20

@@ -9,13 +9,13 @@ Example:
 
 from typing import TYPE_CHECKING, Any
 
+from motools.workflow._code_paths import rebase_code_paths
 from motools.workflow._config import (
     WorkflowConfig,
     config_json_schema,
     load_yaml_file,
     validate_config,
 )
-from motools.workflow._code_paths import rebase_code_paths
 from motools.workflow._config_file import load_config_file
 from motools.workflow._plan import Plan, compile_plan
 from motools.workflow._spec import AtomConstructor, Resources, Step, Workflow

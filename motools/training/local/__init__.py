@@ -17,9 +17,9 @@ from motools.training.local._renderer import ByteRenderer
 
 if TYPE_CHECKING:
     from motools.training.local._chat_template_renderer import ChatTemplateRenderer
+    from motools.training.local._client import LocalTrainingClient
     from motools.training.local._hf_client import HFTrainingClient
     from motools.training.local._hf_sampler import HFSamplingClient
-    from motools.training.local._client import LocalTrainingClient
     from motools.training.local._sampler import LocalSamplingClient
 
 _LAZY = {

@@ -88,38 +88,11 @@ class LocalTrainingClient:
         x, y, w, lengths = _batch(data, self.device)
         logits = self.model(x).float()
         logprobs = torch.log_softmax(logits, dim=-1).gather(-1, y.unsqueeze(-1)).squeeze(-1)
-        loss_sum = -(logprobs * w).sum()
-        (loss_sum / w.sum().clamp_min(1e-8)).backward()
-        logprobs = logprobs.detach().cpu()
-        return Done(
-            types.ForwardBackwardOutput(
-                loss_fn_output_type="ArrayRecord",
-                loss_fn_outputs=[
-                    {"logprobs": types.TensorData.from_torch(logprobs[i, :n].contiguous())}
-                    for i, n in enumerate(lengths)
-                ],
-                metrics={"loss:sum": float(loss_sum.detach())},
-            )
-        )
+        return backward_weighted_nll(logprobs, w, lengths)
 
     def optim_step(self, adam_params: types.AdamParams) -> Done[types.OptimStepResponse]:
         """One AdamW step with these settings on the accumulated gradients, then clear them."""
-        for group in self.optimizer.param_groups:
-            group.update(
-                lr=adam_params.learning_rate,
-                betas=(adam_params.beta1, adam_params.beta2),
-                eps=adam_params.eps,
-                weight_decay=adam_params.weight_decay,
-            )
-        metrics: dict[str, float] = {}
-        if adam_params.grad_clip_norm > 0:
-            norm = torch.nn.utils.clip_grad_norm_(
-                self.model.parameters(), adam_params.grad_clip_norm
-            )
-            metrics["grad_norm"] = float(norm)
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        return Done(types.OptimStepResponse(metrics=metrics or None))
+        return adamw_step(self.optimizer, list(self.model.parameters()), adam_params)
 
     def save_state(self, name: str) -> Done[types.SaveWeightsResponse]:
         """Save weights and optimizer state to `workdir/checkpoints/<name>.pt` (for resuming)."""
@@ -137,6 +110,40 @@ class LocalTrainingClient:
         """Save the weights to the folder `workdir/sampler/<name>/`, for `LocalSamplingClient`."""
         folder = save_weights(self.model, self.workdir / "sampler" / _check_name(name))
         return Done(types.SaveWeightsForSamplerResponse(path=str(folder.resolve())))
+
+
+def backward_weighted_nll(
+    logprobs: torch.Tensor, weights: torch.Tensor, lengths: list[int]
+) -> Done[types.ForwardBackwardOutput]:
+    """Backpropagate the weighted mean NLL of target log-probs; Tinker's output for them."""
+    loss_sum = -(logprobs * weights).sum()
+    (loss_sum / weights.sum().clamp_min(1e-8)).backward()
+    logprobs = logprobs.detach().cpu()
+    return Done(
+        types.ForwardBackwardOutput(
+            loss_fn_output_type="ArrayRecord",
+            loss_fn_outputs=[
+                {"logprobs": types.TensorData.from_torch(logprobs[i, :n].contiguous())}
+                for i, n in enumerate(lengths)
+            ],
+            metrics={"loss:sum": float(loss_sum.detach())},
+        )
+    )
+
+
+def adamw_step(
+    optimizer: torch.optim.Optimizer, params: list[torch.nn.Parameter], adam: types.AdamParams
+) -> Done[types.OptimStepResponse]:
+    """One step of `optimizer` with Tinker's Adam settings (clipping `params`), then zero grads."""
+    for group in optimizer.param_groups:
+        group.update(lr=adam.learning_rate, betas=(adam.beta1, adam.beta2), eps=adam.eps,
+                     weight_decay=adam.weight_decay)
+    metrics: dict[str, float] = {}
+    if adam.grad_clip_norm > 0:
+        metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(params, adam.grad_clip_norm))
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return Done(types.OptimStepResponse(metrics=metrics or None))
 
 
 def _batch(

@@ -16,7 +16,13 @@ import torch
 from tinker import types
 
 from motools.training._protocol import Hyperparameters
-from motools.training.local._client import Done, _check_name, _to_cpu
+from motools.training.local._client import (
+    Done,
+    _check_name,
+    _to_cpu,
+    adamw_step,
+    backward_weighted_nll,
+)
 from motools.training.local._hf_model import base_identity, load_model, select_device
 
 LORA_ALPHA = 32
@@ -100,30 +106,11 @@ class HFTrainingClient:
         logprobs = -torch.nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none"
         ).view(y.shape)
-        loss_sum = -(logprobs * w).sum()
-        (loss_sum / w.sum().clamp_min(1e-8)).backward()
-        logprobs = logprobs.detach().cpu()
-        return Done(types.ForwardBackwardOutput(
-            loss_fn_output_type="ArrayRecord",
-            loss_fn_outputs=[
-                {"logprobs": types.TensorData.from_torch(logprobs[i, :n].contiguous())}
-                for i, n in enumerate(lengths)
-            ],
-            metrics={"loss:sum": float(loss_sum.detach())},
-        ))
+        return backward_weighted_nll(logprobs, w, lengths)
 
     def optim_step(self, adam_params: types.AdamParams) -> Done[types.OptimStepResponse]:
         """One AdamW step of the adapter with these settings, then clear the gradients."""
-        for group in self.optimizer.param_groups:
-            group.update(lr=adam_params.learning_rate, betas=(adam_params.beta1, adam_params.beta2),
-                         eps=adam_params.eps, weight_decay=adam_params.weight_decay)
-        metrics: dict[str, float] = {}
-        if adam_params.grad_clip_norm > 0:
-            norm = torch.nn.utils.clip_grad_norm_(self.params, adam_params.grad_clip_norm)
-            metrics["grad_norm"] = float(norm)
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        return Done(types.OptimStepResponse(metrics=metrics or None))
+        return adamw_step(self.optimizer, self.params, adam_params)
 
     def _save_adapter(self, folder: Path) -> None:
         from peft import get_peft_model_state_dict
