@@ -29,10 +29,10 @@ from motools.workflow._config import (
     _structured,
     _unwrap,
     config_fields,
-    load_yaml_file,
     validate_config,
 )
 from motools.workflow._spec import Workflow
+from motools.workflow._yaml import load_yaml_file
 
 _MAX_LISTED = 20
 _MAX_LABEL = 80

@@ -15,7 +15,7 @@ from typing import Any
 from motools._errors import ConfigError
 from motools._hashing import is_secret_name
 from motools.sweep._expand import _unknown_path_msg, _valid, config_paths
-from motools.workflow._config import yaml_load
+from motools.workflow._yaml import yaml_load
 
 
 def parse_override(text: str, *, what: str = "--set") -> tuple[str, Any]:

@@ -13,12 +13,12 @@ from motools.workflow._code_paths import rebase_code_paths
 from motools.workflow._config import (
     WorkflowConfig,
     config_json_schema,
-    load_yaml_file,
     validate_config,
 )
 from motools.workflow._config_file import load_config_file
 from motools.workflow._plan import Plan, compile_plan
 from motools.workflow._spec import AtomConstructor, Resources, Step, Workflow
+from motools.workflow._yaml import load_yaml_file
 
 if TYPE_CHECKING:
     from motools.engine._result import StepState, WorkflowResult

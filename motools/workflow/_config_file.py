@@ -9,7 +9,8 @@ from typing import Any
 
 from motools._errors import ConfigError
 from motools.workflow._code_paths import rebase_code_paths
-from motools.workflow._config import load_yaml_file, validate_config
+from motools.workflow._config import validate_config
+from motools.workflow._yaml import load_yaml_file
 
 
 def load_config_file(

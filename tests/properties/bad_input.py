@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from motools._hashing import is_secret_name
-from motools.workflow._config import _FLOAT_RE
+from motools.workflow._yaml import _FLOAT_RE
 
 REPO = Path(__file__).resolve().parents[2]
 BASE_CONFIG = REPO / "configs" / "hello_world.yaml"

@@ -14,10 +14,9 @@ from motools.workflow._config import (
     config_section,
     config_to_dict,
     format_validation_error,
-    load_yaml_file,
     validate_config,
-    yaml_load,
 )
+from motools.workflow._yaml import load_yaml_file, yaml_load
 
 
 class Hyperparameters(pydantic.BaseModel):
