@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import psutil  # a dependency of Ray
+from sweep_scale import write_sweep  # the same sweep file shape, from this folder
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,18 +50,6 @@ for _ in range({n}):
     tails.append(ref)
 ray.get(tails)
 """
-
-
-def write_sweep(folder: Path, n: int) -> Path:
-    path = folder / f"bench_{n}.yaml"
-    path.write_text(
-        f"name: bench-{n}\n"
-        "workflow: train_and_evaluate\n"
-        f"base: {REPO / 'configs' / 'hello_world.yaml'}\n"
-        "grid:\n"
-        f"  submit_training.hyperparameters.seed: {list(range(n))}\n"
-    )
-    return path
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
