@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from cli_runner import cli
+from cli_runner import cli, run_id_of, write
 
 from motools.atom import get_store
 from motools.engine import get_ledger
@@ -32,18 +32,6 @@ def dummy_config(**sections: dict[str, Any]) -> dict[str, Any]:
     for name, values in sections.items():
         data[name] = {**data[name], **values}
     return data
-
-
-def write(path: Path, data: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
-def run_id_of(out: str) -> str:
-    match = re.search(r"^run (run-[\w-]+)", out, re.M)
-    assert match, out
-    return match.group(1)
 
 
 def statuses(store: Path, run_id: str) -> Counter:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-import yaml
+from cli_runner import write
 from fault_drivers import Driver, alive, wait_until
 from openai_fake import FakeOpenAI, fake_openai
 
@@ -85,11 +85,6 @@ def descendants(pid: int) -> set[int]:
             found.add(child)
             todo.append(child)
     return found
-
-
-def write(path: Path, data: dict[str, Any]) -> Path:
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
 
 
 @pytest.mark.timeout(300)

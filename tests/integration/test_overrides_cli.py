@@ -4,12 +4,10 @@ sweep's `--name`, `--user` and `--max-parallel`, through the real CLI on the off
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-from cli_runner import cli
+from cli_runner import cli, run_id_of, write
 
 from motools.atom import get_store
 from motools.engine import get_ledger
@@ -21,20 +19,9 @@ EPOCHS = "submit_training.hyperparameters.n_epochs"
 NUM_SAMPLES = "prepare_dataset.loader_kwargs.num_samples"
 
 
-def write(path: Path, data: Any) -> Path:
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
 def sweep_file(tmp_path: Path, **keys: Any) -> Path:
     return write(tmp_path / "s.yaml", {"name": "lr", "workflow": "train_and_evaluate",
                                        "base": str(BASE), "grid": {LR: [1e-4, 1e-3]}, **keys})
-
-
-def run_id_of(out: str) -> str:
-    match = re.search(r"^run (run-[\w-]+)", out, re.M)
-    assert match, out
-    return match.group(1)
 
 
 def step_configs(run_id: str, step: str) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from cli_runner import Cli, cli
+from cli_runner import Cli, cli, run_id_of
 
 from motools.atom import get_store
 from motools.engine import get_ledger
@@ -57,12 +57,6 @@ def write_sweep(path: Path, **keys: Any) -> Path:
 def loader_config(log: Path, **loader_kwargs: Any) -> dict[str, Any]:
     kwargs = {"log": str(log), "num_samples": 5, **loader_kwargs}
     return {"prepare_dataset": {"dataset_loader": LOADER, "loader_kwargs": kwargs}}
-
-
-def run_id_of(out: str) -> str:
-    match = re.search(r"^run (run-\S+); results: ", out, re.M)
-    assert match, out
-    return match.group(1)
 
 
 def step_runs(store: Path, run_id: str) -> list:

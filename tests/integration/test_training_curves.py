@@ -5,13 +5,11 @@ model atom carries the loss per step and per epoch, the results table has `train
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from cli_runner import cli
+from cli_runner import cli, run_id_of, write
 
 from motools.atom import Atom, get_store
 from motools.sweep import load_results, metric_columns, training_curves
@@ -22,17 +20,6 @@ BASE = REPO / "configs" / "hello_world.yaml"
 LR = "submit_training.hyperparameters.learning_rate"
 PNG = b"\x89PNG\r\n\x1a\n"
 EPOCHS, STEPS_PER_EPOCH = 3, 5  # 40 samples in batches of 8
-
-
-def write(path: Path, data: Any) -> Path:
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
-def run_id_of(out: str) -> str:
-    match = re.search(r"^run (run-[\w-]+)", out, re.M)
-    assert match, out
-    return match.group(1)
 
 
 @pytest.fixture(scope="module")
