@@ -378,16 +378,9 @@ def _file_ref_checked(value: str, *, static: bool) -> str:
                          "the config or sweep file)")
     if not static or "." in attr:
         return _callable_import(value)
-    try:
-        # Not the cached reader: a researcher's own file changes between validations.
-        names = _top_level_names.__wrapped__(path)
-    except (SyntaxError, ValueError, OSError):
-        return _callable_import(value)
-    if attr not in names:
-        raise ValueError(f"{value!r}: {path} has no top-level {attr!r}")
-    if not names[attr]:
-        raise ValueError(f"{value!r} is not callable (it is assigned a literal)")
-    return value
+    # Not the cached reader: a researcher's own file changes between validations.
+    return _checked_in_source(value, attr, _top_level_names.__wrapped__, path,
+                              f"{value!r}: {path} has no top-level {attr!r}")
 
 
 def _callable_import(value: str) -> str:
@@ -463,13 +456,24 @@ def _static_callable_import(value: str) -> str:
                          f"(No module named {module_name!r})")
     if not spec.origin or not spec.origin.endswith(".py"):
         return _callable_import(value)
+    return _checked_in_source(
+        value, attr, _top_level_names, spec.origin,
+        f"import string {value!r}: module {module_name!r} has no {attr!r}")
+
+
+def _checked_in_source(
+    value: str, attr: str, read: Any, source: str, missing: str
+) -> str:
+    """`value` if its source defines `attr` as something callable, read without importing it.
+
+    Unreadable source falls back to importing, which reports the module's own error in one line.
+    """
     try:
-        names = _top_level_names(spec.origin)
+        names = read(source)
     except (SyntaxError, ValueError, OSError):
-        # Unreadable source: importing it reports the module's own error, on one line.
         return _callable_import(value)
     if attr not in names:
-        raise ValueError(f"import string {value!r}: module {module_name!r} has no {attr!r}")
+        raise ValueError(missing)
     if not names[attr]:
         raise ValueError(f"{value!r} is not callable (it is assigned a literal)")
     return value
