@@ -44,6 +44,18 @@ def is_secret_name(name: str) -> bool:
 
 def to_plain(value: Any) -> Any:
     """Convert configs and containers to plain JSON data (dicts, lists, str, int, float, bool, None)."""
+    kind = type(value)
+    # Exact types first: records are mostly plain dicts of strings, and the generic checks below
+    # (dataclass, Mapping ABC) cost several times more per value.
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                raise TypeError(f"mapping keys must be strings to be hashed, got {k!r}")
+            out[k] = to_plain(v)
+        return out
     if isinstance(value, BaseModel):
         return to_plain(value.model_dump(mode="json"))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -53,9 +53,10 @@ def _load_by_id(cls: type[A], atom_id: str, store: str | AtomStore | None = None
 
 def atom_class(atom_type: str) -> type[Atom]:
     """The Atom subclass registered for an atom type (registry kind `atom_type`), else Atom."""
-    from motools.registry import available, resolve
+    from motools.registry import resolve
+    from motools.registry._registry import is_registered
 
-    if atom_type not in available("atom_type"):
+    if not is_registered("atom_type", atom_type):
         return Atom
     cls = resolve("atom_type", atom_type)
     if not (isinstance(cls, type) and issubclass(cls, Atom)):

@@ -244,6 +244,7 @@ class Ledger:
         now = time.time()
         owners: dict[str, str] = {}
         with self._lock, self._db:
+            self._write_transaction()
             for key in dict.fromkeys(keys):
                 row = self._db.execute(
                     "SELECT holder, expires_at FROM leases WHERE key = ?", (key,)
@@ -265,6 +266,7 @@ class Ledger:
         """
         now = time.time()
         with self._lock, self._db:
+            self._write_transaction()
             rows = dict(
                 self._db.execute(
                     f"SELECT key, holder FROM leases WHERE key IN ({','.join('?' * len(keys))}) "
@@ -279,6 +281,11 @@ class Ledger:
                     )
                     return key
         return None
+
+    def _write_transaction(self) -> None:
+        """Take the write lock before reading: a lease is read, then written, and another
+        process must not take the key in between (sqlite3 would only begin at the write)."""
+        self._db.execute("BEGIN IMMEDIATE")
 
     def _run_ended(self, holder: str) -> bool:
         """Whether the run that holds a lease has finished (so the lease is stale).

@@ -136,7 +136,7 @@ def execute_node(
         record.ended_at = time.time()
         if write_cache:
             # The store's step record is what `cache rebuild` re-indexes from.
-            store.put_step_record(key, record.model_dump(mode="json"))
+            store.put_step_record(key, record.model_dump_json().encode())
     except Exception as exc:  # a failing step is data, not a crash of the run
         record.status = "failed"
         record.error = one_line(exc)

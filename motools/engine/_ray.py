@@ -151,9 +151,10 @@ class LeaseAccess:
         self._actor, self._path, self._host = actor, path, host
 
     def _target(self) -> Any:
+        if self._path in _direct:
+            return _direct[self._path]
         if self._host == socket.gethostname() and os.path.exists(self._path):
-            if self._path not in _direct:
-                _direct[self._path] = Ledger(self._path)
+            _direct[self._path] = Ledger(self._path)
             return _direct[self._path]
         return self._actor
 

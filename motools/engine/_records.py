@@ -20,12 +20,18 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
 
 
+_node_of_process: dict[int, str] = {}  # pid -> Ray node id: a process never changes node
+
+
 def current_ray_node() -> str | None:
     """The id of the Ray node this process runs on, or None outside Ray (never imports Ray)."""
     ray = sys.modules.get("ray")
     if ray is None or not ray.is_initialized():
         return None
-    return str(ray.get_runtime_context().get_node_id())
+    pid = os.getpid()
+    if pid not in _node_of_process:
+        _node_of_process[pid] = str(ray.get_runtime_context().get_node_id())
+    return _node_of_process[pid]
 
 
 class StepRun(BaseModel):

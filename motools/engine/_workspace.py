@@ -16,49 +16,27 @@ import atexit
 import itertools
 import os
 import shutil
-import socket
 import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
+from motools._process_folders import own_folder_name, remove_dead_process_folders
+
 _lock = threading.Lock()
-_HOST = socket.gethostname()
 _names = itertools.count()
 _own: dict[Path, Path] = {}  # scratch root -> this process's folder in it, once made
 
 
 def scratch_root() -> Path:
     """The folder that holds every process's workspace folder on this machine."""
-    return Path(os.environ.get("MOTOOLS_SCRATCH") or Path(tempfile.gettempdir(), "motools-scratch"))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
+    return Path(os.environ.get("MOTOOLS_SCRATCH") or os.path.join(tempfile.gettempdir(),
+                                                                   "motools-scratch"))
 
 
 def remove_stale_workspaces(root: Path | None = None) -> list[Path]:
     """Remove the workspace folders of this host's dead processes; returns what was removed."""
-    root = root or scratch_root()
-    host = _HOST
-    removed: list[Path] = []
-    try:
-        entries = list(root.iterdir())
-    except OSError:  # no scratch folder yet
-        return removed
-    for entry in entries:
-        owner_host, _, pid = entry.name.rpartition("-")
-        if owner_host != host or not pid.isdigit() or _alive(int(pid)):
-            continue
-        shutil.rmtree(entry, ignore_errors=True)
-        removed.append(entry)
-    return removed
+    return remove_dead_process_folders(root or scratch_root())
 
 
 def _process_folder() -> Path:
@@ -68,7 +46,7 @@ def _process_folder() -> Path:
         folder = _own.get(root)
         if folder is None or not folder.is_dir():
             remove_stale_workspaces(root)
-            folder = root / f"{_HOST}-{os.getpid()}"
+            folder = root / own_folder_name()
             if folder not in _own.values():  # left by a dead process that had our pid
                 shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True, exist_ok=True)
@@ -100,7 +78,9 @@ class Workspace(_PathType):  # type: ignore[misc]
         """A not-yet-created workspace for one execution of `step` in this process."""
         # The name is only reserved when the folder is made; until then it just has to be unique.
         # Unique within the process folder; nothing else writes there.
-        path = cls(scratch_root(), f"{_HOST}-{os.getpid()}", f"{step}-{next(_names)}")
+        root = os.environ.get("MOTOOLS_SCRATCH") or os.path.join(tempfile.gettempdir(),
+                                                                 "motools-scratch")
+        path = cls(f"{root}/{own_folder_name()}/{step}-{next(_names)}")
         path.__dict__["_motools_pending"] = True
         return path
 

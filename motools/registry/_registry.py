@@ -134,6 +134,14 @@ def available(kind: Kind) -> list[str]:
     return [e.name for e in entries(kind)]
 
 
+def is_registered(kind: Kind, name: str) -> bool:
+    """Whether something of `kind` is registered under `name` (imports nothing)."""
+    _check_kind(kind)
+    _ensure_loaded()
+    with _lock:
+        return name in _entries.get(kind, {})
+
+
 def is_synthetic(kind: Kind, name: str | None) -> bool:
     """True when `name` is a registered backend of `kind` that makes up its results (`dummy`)."""
     if name is None:

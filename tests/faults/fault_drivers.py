@@ -137,7 +137,7 @@ def leftovers(store: Path) -> list[str]:
     """Half-written things: temporary files, and blobs that no atom record refers to."""
     st = get_store(store)
     tmp = store / "tmp"
-    stray = [f"tmp/{p.name}" for p in tmp.iterdir()] if tmp.exists() else []
+    stray = [str(p.relative_to(store)) for p in tmp.rglob("*") if p.is_file()]
     used = {f.sha256 for a in st.iter_atom_ids() for f in st.get_atom_record(a).files.values()}
     blobs = store / "blobs"
     orphans = [f"blobs/{p.name}" for p in blobs.rglob("*") if p.is_file() and p.name not in used] \

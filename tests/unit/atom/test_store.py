@@ -6,9 +6,11 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -312,8 +314,34 @@ def test_writes_leave_no_files_in_tmp(tmp_path: Path) -> None:
     DatasetAtom.from_records(RECORDS, store=root)
     Atom.create(type="model", path=tmp_path / "m", store=root)
     get_store(root).put_step_record("a" * 64, {"status": "succeeded"})
-    assert (root / "tmp").is_dir()
-    assert list((root / "tmp").iterdir()) == []
+    own = root / "tmp" / f"{socket.gethostname()}-{os.getpid()}"
+    assert list((root / "tmp").iterdir()) == [own]
+    assert list(own.iterdir()) == []
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_temporary_files_of_a_dead_process_are_removed_once_idle_for_an_hour(
+    tmp_path: Path,
+) -> None:
+    """A writer killed between its write and its rename leaves a `.part` file behind; the next
+    process to write to the store removes it, but only when nothing touched it for an hour (a
+    shared store may be written by another machine with the same hostname)."""
+    root = tmp_path / "store"
+    host = socket.gethostname()
+    stale, recent = root / "tmp" / f"{host}-{_dead_pid()}", root / "tmp" / f"{host}-{_dead_pid()}"
+    for folder in (stale, recent):
+        folder.mkdir(parents=True)
+        (folder / "x.part").write_bytes(b"half a record")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    AtomStore(root).put_step_record("a" * 64, {"status": "succeeded"})
+    assert not stale.exists()
+    assert (recent / "x.part").exists()
 
 
 # --- crash between the store writes and the Ledger commit -------------------------------------
@@ -323,6 +351,7 @@ import dataclasses
 import json
 import os
 import signal
+import socket
 
 from motools.workflow import AtomConstructor, Step, Workflow
 
@@ -430,7 +459,7 @@ def test_workflow_killed_after_first_step_commit_reruns_and_caches(
     assert [s.status for s in again.step_states] == ["cached", "cached"]
     assert _calls(calls) == ["make", "count", "count"]
     assert again.get_atom("counts").load().metrics == {"rows": {"n": 3}}
-    assert list((root / "tmp").iterdir()) == []
+    assert list((root / "tmp").rglob("*.part")) == []
 
 
 def test_outputs_stored_but_never_committed_to_ledger_still_load_and_rerun_caches(
