@@ -76,7 +76,12 @@ def compute_atom_id(atom_type: str, content_digest: str, metadata: dict[str, Any
 
 def tree_digest(files: dict[str, FileEntry]) -> str:
     """Digest of a file tree: relative paths and their content hashes."""
+    if not files:  # every metadata-only atom: computed once
+        return _EMPTY_TREE
     return _hashing.digest(_hashing.TREE_TAG, {p: f.sha256 for p, f in files.items()})
+
+
+_EMPTY_TREE = _hashing.digest(_hashing.TREE_TAG, {})
 
 
 _OBJECT_STORES: tuple[type, ...] = tuple(
@@ -428,7 +433,13 @@ _stores_lock = threading.Lock()
 
 
 def _reopen(uri: str, s3_endpoint: str | None) -> AtomStore:
-    return AtomStore(uri, s3_endpoint=s3_endpoint)
+    # One instance per store and process, as get_store: each task unpickles the store, and a
+    # fresh instance would redo its folder checks for every task.
+    with _stores_lock:
+        store = _stores.get((uri, s3_endpoint))
+        if store is None:
+            store = _stores[(uri, s3_endpoint)] = AtomStore(uri, s3_endpoint=s3_endpoint)
+        return store
 
 
 def default_store_root() -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from motools.atom._dataset import Dataset
-from motools.atom._store import AtomStore
+from motools.atom._store import AtomRecord, AtomStore
 from motools.engine._fuse import Chain, chain_cpus
 from motools.engine._node import one_line
 from motools.engine._records import StepRun
@@ -80,9 +80,11 @@ def run_chain(
         datasets[pid] = result.datasets
     cpus = chain_cpus(chain)
     out: list[StepRun] = []
+    known_atoms: dict[str, AtomRecord] = {}  # what this task stored: not read back from the store
     for node in chain:
         lend_cpu = ctx.on_ray and node.step.resources.num_cpus < cpus
-        step_run, produced = _run_node(node, ctx, node.plan_id in claimed, runs, datasets, lend_cpu)
+        step_run, produced = _run_node(node, ctx, node.plan_id in claimed, runs, datasets,
+                                       known_atoms, lend_cpu)
         runs[node.plan_id] = step_run
         datasets[node.plan_id] = produced
         out.append(step_run)
@@ -95,6 +97,7 @@ def _run_node(
     claimed: bool,
     runs: Mapping[str, StepRun],
     datasets: Mapping[str, Mapping[str, Dataset]],
+    known_atoms: dict[str, AtomRecord],
     lend_cpu: bool,
 ) -> tuple[StepRun, dict[str, Dataset]]:
     if (behind := blocker(node, runs)) is not None:
@@ -116,7 +119,7 @@ def _run_node(
             node, inputs, node.cache_key(inputs), ctx.store, ctx.leases,
             run_id=ctx.run_id, user=ctx.user, force=is_forced(node, ctx.force),
             write_cache=ctx.write_cache, preloaded=preloaded, datasets_out=produced,
-            holder=ctx.holder, claimed=claimed,
+            known_atoms=known_atoms, holder=ctx.holder, claimed=claimed,
         )
 
     step_run = run_without_cpu(call) if lend_cpu else call()

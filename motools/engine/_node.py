@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from motools._errors import StepOutputError
-from motools.atom._atom import Atom, DatasetAtom, create_record, store_dataset
+from motools.atom._atom import Atom, DatasetAtom, atom_class, create_record, store_dataset
 from motools.atom._dataset import Dataset
-from motools.atom._store import AtomStore, Provenance
+from motools.atom._store import AtomRecord, AtomStore, Provenance
 from motools.engine._records import StepRun
 from motools.engine._workspace import Workspace, remove_workspace
 from motools.workflow._plan import PlanNode
@@ -77,6 +77,7 @@ def execute_node(
     write_cache: bool = True,
     preloaded: Mapping[str, Dataset] | None = None,
     datasets_out: dict[str, Dataset] | None = None,
+    known_atoms: dict[str, AtomRecord] | None = None,
 ) -> StepRun:
     """Run one node and store its outputs. Failures come back as a StepRun with status failed.
 
@@ -91,6 +92,8 @@ def execute_node(
         preloaded: Input name -> Dataset already in memory (skips reading it from the store).
         datasets_out: If given, filled with output name -> Dataset for every dataset output,
             so an executor can hand them to downstream steps without a store round trip.
+        known_atoms: Atom id -> record of atoms this task already holds: inputs found here are
+            not read back from the store, and the outputs are added.
     """
     record = StepRun(
         run_id=run_id,
@@ -106,7 +109,12 @@ def execute_node(
     # Made on first use: most steps never write to it (see _workspace).
     workspace = Workspace.for_step(node.name)
     try:
-        input_atoms = {name: Atom.load(atom_id, store=store) for name, atom_id in inputs.items()}
+        known = known_atoms if known_atoms is not None else {}
+        input_atoms = {
+            name: atom_class(known[atom_id].type)(known[atom_id], store) if atom_id in known
+            else Atom.load(atom_id, store=store)
+            for name, atom_id in inputs.items()
+        }
         for name, dataset in (preloaded or {}).items():
             atom = input_atoms.get(name)
             if isinstance(atom, DatasetAtom):
@@ -131,6 +139,7 @@ def execute_node(
             else:
                 atom = create_record(store, constructor.type, constructor.path, metadata, provenance)
             outputs[constructor.name] = atom.id
+            known[atom.id] = atom
         record.outputs = outputs
         record.status = "succeeded"
         record.ended_at = time.time()

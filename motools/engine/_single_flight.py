@@ -162,6 +162,7 @@ def run_node_once(
     write_cache: bool = True,
     preloaded: Mapping[str, Any] | None = None,
     datasets_out: dict[str, Any] | None = None,
+    known_atoms: dict[str, Any] | None = None,
     holder: str | None = None,
     claimed: bool = False,
 ) -> StepRun:
@@ -203,9 +204,10 @@ def run_node_once(
             with _heartbeat(ledger, slot, permit_holder, release=True):
                 return _execute(node, inputs, key, store, run_id=run_id, user=user,
                                 write_cache=write_cache, preloaded=preloaded,
-                                datasets_out=datasets_out)
+                                datasets_out=datasets_out, known_atoms=known_atoms)
         return _execute(node, inputs, key, store, run_id=run_id, user=user,
-                        write_cache=write_cache, preloaded=preloaded, datasets_out=datasets_out)
+                        write_cache=write_cache, preloaded=preloaded, datasets_out=datasets_out,
+                        known_atoms=known_atoms)
 
 
 def _execute(node: PlanNode, *args: Any, **kwargs: Any) -> StepRun:
