@@ -228,25 +228,17 @@ class AtomStore:
             with self.fs.open_output_stream(path) as out:
                 out.write(data)
             return
+        if self.is_local:
+            try:
+                self._write_local(path, data)
+            except FileNotFoundError:
+                # A folder this instance made is gone (the store was deleted and made again
+                # under the same path while this process lived): make the folders again, once.
+                self._made_dirs.clear()
+                self._write_local(path, data)
+            return
         tmp = f"{self._own_tmp()}/{uuid.uuid4().hex}.part"
         self._ensure_dir(path.rsplit("/", 1)[0])
-        if self.is_local:
-            # Plain os calls: a third of the cost of pyarrow's streams for the small records that
-            # most writes are (two per step), which matters at thousands of steps per sweep.
-            try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-                try:
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(fd, view):]
-                finally:
-                    os.close(fd)
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-            return
         try:
             with self.fs.open_output_stream(tmp) as out:
                 out.write(data)
@@ -254,6 +246,25 @@ class AtomStore:
         except BaseException:
             with contextlib.suppress(Exception):
                 self.fs.delete_file(tmp)
+            raise
+
+    def _write_local(self, path: str, data: bytes) -> None:
+        # Plain os calls: a third of the cost of pyarrow's streams for the small records that most
+        # writes are (two per step), which matters at thousands of steps per sweep.
+        tmp = f"{self._own_tmp()}/{uuid.uuid4().hex}.part"
+        self._ensure_dir(path.rsplit("/", 1)[0])
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
             raise
 
     def _own_tmp(self) -> str:

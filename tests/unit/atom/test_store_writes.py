@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,14 @@ def test_a_failed_write_leaves_the_earlier_content_readable(tmp_path: Path) -> N
     with pytest.raises(StoreWriteError):
         store.put_atom("blob", "0" * 64, {"kept": kept}, {}, Provenance())
     assert store.get_blob(kept.sha256) == b"kept"
+
+
+def test_a_store_deleted_while_its_process_lives_is_written_again(tmp_path: Path) -> None:
+    """One store instance serves a process (Ray workers outlive runs): a store folder removed and
+    reused under the same path is recreated on the next write, not refused."""
+    root = tmp_path / "store"
+    store = get_store(root)
+    store.put_step_record("a" * 64, {"key": "a" * 64})
+    shutil.rmtree(root)
+    store.put_step_record("b" * 64, {"key": "b" * 64})
+    assert store.get_step_record("b" * 64) == {"key": "b" * 64}
