@@ -1,8 +1,9 @@
 """Engine overhead: N independent 4-step chains of no-op steps vs N x 4 chained empty Ray tasks.
 
 Both run in this process on the same local Ray, in three alternating rounds. Prints wall times and
-each round's ratio, then the median ratio (target: motools within 2x of bare Ray), then a fully cached rerun in-process and as a whole fresh process (target:
-N = 1000 under 2 s, no Ray started).
+each round's ratio, then the median ratio (target: motools within 2x of bare Ray), then a fully
+cached rerun in-process and as a whole fresh process (target: N = 1000 under 2 s, no Ray
+started).
 
     python benchmarks/engine_overhead.py            # N = 100 and 1000
     python benchmarks/engine_overhead.py 100 300

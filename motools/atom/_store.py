@@ -33,8 +33,8 @@ import pyarrow.fs as pafs
 from pydantic import BaseModel, Field
 
 from motools import _hashing
-from motools._process_folders import own_folder_name, remove_dead_process_folders
 from motools._errors import AtomNotFoundError, CorruptAtomError, StoreWriteError, UserError
+from motools._process_folders import own_folder_name, remove_dead_process_folders
 from motools.atom._ids import check_atom_id, check_atom_type
 
 
