@@ -60,12 +60,19 @@ class ProgressDisplay:
             self._print_line()
 
     def close(self) -> None:
-        """Stop the live table, or print the last plain line."""
+        """Stop the live table, or print the last plain line.
+
+        A run refused before any step settled (a missing API key) leaves no table behind: its
+        error is the one line to read.
+        """
         if self._live is not None:
-            self._live.update(self._table())
+            if self._status:
+                self._live.update(self._table())
+            else:
+                self._live.transient = True
             self._live.stop()
             self._live = None
-        elif self._plan is not None:
+        elif self._plan is not None and self._status:
             self._print_line()
 
     # ---- rendering -------------------------------------------------------------------------

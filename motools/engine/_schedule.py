@@ -1,7 +1,8 @@
 """The scheduling loop both executors share.
 
 1. Settle the cached part of the plan in this process (one batched Ledger lookup per level, no Ray
-   needed): a fully cached plan submits nothing.
+   needed): a fully cached plan submits nothing. Then ask the configs of the nodes left to execute
+   whether this machine can run them (`check_ready`: an API key, an SDK).
 2. Group the rest into chains (`_fuse`), one task each, and submit them in topological order; a
    task's upstream tasks are its arguments. The Ray backend submits everything at once (Ray chains
    the tasks through ObjectRefs); the inline backend's submit runs the chain at once.
@@ -15,6 +16,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from motools._errors import UserError
 from motools.atom._store import AtomStore
 from motools.engine._chain import ChainContext, ChainResult, run_chain
 from motools.engine._fuse import Chain, chains
@@ -87,6 +89,28 @@ class InlineBackend:
         self._ledger.commit(step_runs, cache=cache)
 
 
+def check_ready(nodes: Sequence[PlanNode]) -> None:
+    """Ask the config of every node about to execute whether this machine can run it.
+
+    A config may define `check_ready()` (e.g. "is OPENAI_API_KEY set?"); it is asked here, on the
+    driver, after the cached part of the plan is settled and before anything is submitted, so a
+    fully cached rerun or a dry run never needs what only execution needs.
+
+    Raises:
+        UserError: The first refusal, prefixed with the step's name (one line, exit code 2).
+    """
+    asked: set[int] = set()
+    for node in nodes:
+        check = getattr(node.config, "check_ready", None)
+        if check is None or id(node.config) in asked:
+            continue
+        asked.add(id(node.config))
+        try:
+            check()
+        except UserError as exc:
+            raise type(exc)(f"{node.name}: {exc}") from None
+
+
 def schedule(
     plan: Plan,
     store: AtomStore,
@@ -117,6 +141,7 @@ def schedule(
     settled, to_execute, known_keys = settle_cached(
         plan, store, ledger, run_id=run_id, user=user, force_rerun=force_rerun
     )
+    check_ready(to_execute)  # before anything is recorded or shown: a refused run did nothing
     ledger.commit(settled, cache=False)
     settle(settled)
     if not to_execute:

@@ -281,7 +281,35 @@ def test_a_missing_key_is_one_line_exit_2_and_nothing_is_uploaded(
     [line] = out.strip().splitlines()
     assert "submit_training" in line and "OPENAI_API_KEY is not set" in line
     assert openai_server.state.files == {} and openai_server.state.jobs == {}
+    assert get_store(isolated_store).iter_atom_ids() == []  # not even the dataset was made
+
+
+def test_validating_and_dry_running_an_openai_config_need_no_key(
+    openai_server, isolated_store, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    code, out = cli("workflow", "run", "train_and_evaluate", "--config", write_config(tmp_path),
+                    "--dry-run")
+    assert code == 0, out
+    assert "submit_training" in out
     assert not isolated_store.exists()
+
+
+def test_a_cached_rerun_of_an_openai_workflow_needs_no_key(
+    openai_server, isolated_store, tmp_path, monkeypatch
+):
+    path = write_config(tmp_path)
+    code, out = cli("workflow", "run", "train_and_evaluate", "--config", path,
+                    "--executor", "inline")
+    assert code == 0, out
+    jobs = dict(openai_server.state.jobs)
+    monkeypatch.delenv("OPENAI_API_KEY")
+    code, out = cli("workflow", "run", "train_and_evaluate", "--config", path,
+                    "--executor", "inline")
+    assert code == 0, out
+    run = get_ledger(get_store(isolated_store)).list_runs(limit=1)[0]
+    assert run.counts == {"cached": 4}
+    assert openai_server.state.jobs == jobs  # nothing new was sent
 
 
 def test_learning_rate_is_refused_for_openai_naming_learning_rate_multiplier(

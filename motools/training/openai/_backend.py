@@ -47,11 +47,12 @@ def _poll_start() -> float:
 def check_config(model: str, hyperparameters: Hyperparameters) -> None:
     """Refuse, in one line, a config the openai backend cannot honour, before anything runs.
 
-    Checks the SDK and `OPENAI_API_KEY`, the form of the base model id, and hyperparameters that
-    do not exist for OpenAI: `learning_rate` (OpenAI takes `learning_rate_multiplier`, a factor of
-    its own default) and `lora_rank`, when the config sets them.
+    Checks the form of the base model id, and hyperparameters that do not exist for OpenAI:
+    `learning_rate` (OpenAI takes `learning_rate_multiplier`, a factor of its own default) and
+    `lora_rank`, when the config sets them. The SDK and `OPENAI_API_KEY` are `check_ready`'s:
+    the engine asks it only when a submission has to run, so a cached rerun, a dry run or a
+    validation needs no key.
     """
-    check_ready()
     if "/" in model:
         raise UserError(f"model {model!r}: the openai backend takes an OpenAI model id such as "
                         "'gpt-4.1-mini-2025-04-14' (no provider prefix)")
@@ -77,6 +78,7 @@ class OpenAITrainingBackend:
 
     name = "openai"
     check_config = staticmethod(check_config)
+    check_ready = staticmethod(check_ready)
 
     def __init__(self, store: AtomStore | None = None) -> None:
         self._store = store or get_store()

@@ -57,7 +57,7 @@ class SubmitTrainingConfig(_Section):
     @model_validator(mode="after")
     def _backend_accepts_it(self) -> SubmitTrainingConfig:
         # On the driver, before anything runs: a backend with a `check_config` refuses what it
-        # cannot honour (a missing API key, a setting it does not have) as one line, exit 2.
+        # cannot honour (a setting it does not have, a malformed model id) as one line, exit 2.
         try:
             backend = resolve("training_backend", self.backend_name)
             check = getattr(backend, "check_config", None)
@@ -69,6 +69,13 @@ class SubmitTrainingConfig(_Section):
             raise ValueError(f"hyperparameters.learning_rate_multiplier is an OpenAI setting; "
                              f"backend {self.backend_name!r} takes learning_rate")
         return self
+
+    def check_ready(self) -> None:
+        """What the backend needs from this machine (an SDK, an API key), asked on the driver only
+        when a submission has to run: a cached rerun or a dry run needs neither."""
+        check = getattr(resolve("training_backend", self.backend_name), "check_ready", None)
+        if check is not None:
+            check()
 
     @model_validator(mode="after")
     def _base_model_is_available(self) -> SubmitTrainingConfig:
