@@ -240,6 +240,7 @@ def run_sweep(
     grid: Mapping[str, Sequence[Any]] | None = None,
     zip: Mapping[str, Sequence[Any]] | None = None,
     points: Sequence[Mapping[str, Any]] | None = None,
+    sample: Mapping[str, Any] | None = None,
     user: str | None = None,
     max_parallel: int | None = None,
     name: str | None = None,
@@ -264,6 +265,9 @@ def run_sweep(
         grid: Dot path -> values; the cartesian product of all axes.
         zip: Dot path -> values; lists of equal length, varied together.
         points: Explicit override dicts (dot path -> value), each one more point.
+        sample: Random search, as a sweep file's `sample:` section: `{"num_samples": 8,
+            "seed": 0, "params": {dot path: {"loguniform": [1e-5, 1e-2]}, ...}}`; the drawn
+            points are crossed with the grid.
         user: Recorded as the creator of everything the sweep produces.
         max_parallel: At most this many step tasks in flight at once.
         name: The sweep's name in run records (default: the workflow's name).
@@ -289,7 +293,7 @@ def run_sweep(
         no_cache=no_cache, store=store, executor=executor, address=address, observe=observe,
     )
     spec, wf, sweep_points, plan = _compile_call(
-        workflow, base_config, grid, zip, points, name, opts
+        workflow, base_config, grid, zip, points, sample, name, opts
     )
     return execute_sweep(spec, wf, sweep_points, plan, opts)
 
@@ -301,6 +305,7 @@ def dry_run_sweep(
     grid: Mapping[str, Sequence[Any]] | None = None,
     zip: Mapping[str, Sequence[Any]] | None = None,
     points: Sequence[Mapping[str, Any]] | None = None,
+    sample: Mapping[str, Any] | None = None,
     name: str | None = None,
     options: RunOptions | None = None,
 ) -> SweepPreview:
@@ -314,10 +319,11 @@ def dry_run_sweep(
     """
     opts = options or RunOptions()
     spec, _, sweep_points, plan = _compile_call(
-        workflow, base_config, grid, zip, points, name, opts
+        workflow, base_config, grid, zip, points, sample, name, opts
     )
     steps = preview_plan(plan, get_store(opts.store), force_rerun=opts.force_rerun)
-    return SweepPreview(spec.name or plan.workflow.name, sweep_points, steps)
+    seed = spec.sample.seed if spec.sample is not None else None
+    return SweepPreview(spec.name or plan.workflow.name, sweep_points, steps, seed)
 
 
 def _compile_call(
@@ -326,6 +332,7 @@ def _compile_call(
     grid: Mapping[str, Sequence[Any]] | None,
     zip: Mapping[str, Sequence[Any]] | None,
     points: Sequence[Mapping[str, Any]] | None,
+    sample: Mapping[str, Any] | None,
     name: str | None,
     options: RunOptions,
 ) -> tuple[SweepSpec, Workflow, list[SweepPoint], Plan]:
@@ -343,6 +350,7 @@ def _compile_call(
     spec = sweep_from_dict(
         {"name": name or wf.name, "workflow": wf.name, "user": options.user,
          "grid": dict(grid or {}), "zip": dict(zip or {}), "points": list(points or []),
+         **({"sample": dict(sample)} if sample is not None else {}),
          "max_parallel": options.max_parallel,
          "resources": {k: dict(v) for k, v in options.resources.items()}},
         source="run_sweep",

@@ -187,6 +187,20 @@ def test_run_sweep_takes_its_run_options_as_one_object(isolated_store):
     assert ledger_counts(again)[("submit_training", "cached")] == 2
 
 
+def test_run_sweep_takes_a_sample_section_as_a_sweep_file_does(isolated_store):
+    sample = {"num_samples": 3, "seed": 4, "params": {LR: {"loguniform": [1e-5, 1e-2]}}}
+    preview = dry_run_sweep(train_and_evaluate_workflow, hello_world(), grid={SEED: SEEDS},
+                            sample=sample, options=RunOptions(executor="inline"))
+    assert preview.sample_seed == 4
+    assert [p.overrides[SEED] for p in preview.points] == [0, 0, 0, 1, 1, 1]
+    drawn = [p.overrides[LR] for p in preview.points]
+    assert drawn[:3] == drawn[3:] and len(set(drawn)) == 3
+    assert all(1e-5 <= lr <= 1e-2 for lr in drawn)
+    result = run_sweep(train_and_evaluate_workflow, hello_world(), grid={SEED: SEEDS},
+                       sample=sample, executor="inline")
+    assert sorted(result.to_pandas()[LR]) == sorted(drawn)
+
+
 def test_dry_run_sweep_counts_nodes_and_runs_nothing(isolated_store):
     preview = dry_run_sweep(train_and_evaluate_workflow, hello_world(), grid={LR: LRS, SEED: SEEDS},
                             options=RunOptions(executor="inline"))
