@@ -68,6 +68,9 @@ def run(
             if c.fused_with:
                 console().print(f"{c.tasks} task(s) each run {' > '.join((c.step, *c.fused_with))}",
                                 highlight=False)
+        for c in preview.steps:
+            for reason in c.not_ready:
+                console().print(f"a run would stop: {c.step}: {reason}", highlight=False)
         if preview.sample_seed is not None:  # drawn values are not in the file: show them
             print_points(preview.points,
                          title=f"{preview.name}: points (sample seed {preview.sample_seed})")

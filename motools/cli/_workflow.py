@@ -115,7 +115,8 @@ def _print_preview(name: str, steps: list[Any]) -> None:
     table = Table("step", "plan", "reason", title=f"workflow {name} (dry run)")
     for c in steps:
         plan = "cached" if c.cached else "to run" if c.to_run else "cannot run"
-        table.add_row(c.step, plan, "; ".join(c.errors))
+        reasons = (*c.errors, *(f"a run would stop: {r}" for r in c.not_ready))
+        table.add_row(c.step, plan, "; ".join(reasons))
     console().print(table)
 
 

@@ -22,6 +22,7 @@ from motools.atom._store import AtomStore
 from motools.engine._fuse import chains
 from motools.engine._ledger import Ledger
 from motools.engine._options import Force
+from motools.engine._schedule import not_ready
 from motools.engine._settle import settle_cached
 from motools.workflow._plan import Plan
 
@@ -42,6 +43,8 @@ class StepPlanCounts:
         tasks: Executor tasks that start with this step.
         fused_with: The steps fused after it into those tasks (same task, each step still with
             its own cache key and record; see motools/engine/_fuse.py).
+        not_ready: What the configs' `check_ready()` refuses for nodes that would run (a missing
+            API key): a real run would stop with it before anything starts.
     """
 
     step: str
@@ -53,6 +56,7 @@ class StepPlanCounts:
     errors: tuple[str, ...] = ()
     tasks: int = 0
     fused_with: tuple[str, ...] = ()
+    not_ready: tuple[str, ...] = ()
 
     @property
     def deduplicated(self) -> int:
@@ -96,12 +100,16 @@ def preview_plan(
     shapes = Counter(tuple(n.name for n in chain) for chain in chains(plan, to_run))
     tasks = Counter(names[0] for names in shapes.elements())
     fused = {names[0]: names[1:] for names, _ in reversed(shapes.most_common())}
+    refused: dict[str, dict[str, None]] = {}
+    for node, exc in not_ready(to_run):
+        refused.setdefault(node.name, {})[str(exc)] = None
     return [
         StepPlanCounts(
             step, uses[step], nodes[step], cached[step], running[step],
             failed=sum(1 for name, _ in failed if name == step),
             errors=tuple(dict.fromkeys(error for name, error in failed if name == step)),
             tasks=tasks[step], fused_with=fused.get(step, ()),
+            not_ready=tuple(refused.get(step, ())),
         )
         for step in plan.workflow.step_names if step in nodes
     ]

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from motools._errors import UserError
@@ -99,6 +99,12 @@ def check_ready(nodes: Sequence[PlanNode]) -> None:
     Raises:
         UserError: The first refusal, prefixed with the step's name (one line, exit code 2).
     """
+    for node, exc in not_ready(nodes):
+        raise type(exc)(f"{node.name}: {exc}") from None
+
+
+def not_ready(nodes: Sequence[PlanNode]) -> Iterator[tuple[PlanNode, UserError]]:
+    """Each node whose config's `check_ready()` refuses, with the refusal (each config once)."""
     asked: set[int] = set()
     for node in nodes:
         check = getattr(node.config, "check_ready", None)
@@ -108,7 +114,7 @@ def check_ready(nodes: Sequence[PlanNode]) -> None:
         try:
             check()
         except UserError as exc:
-            raise type(exc)(f"{node.name}: {exc}") from None
+            yield node, exc
 
 
 def schedule(

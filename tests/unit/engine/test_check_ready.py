@@ -1,5 +1,6 @@
 """A config's `check_ready()`: asked on the driver for the steps that have to run, never for
-cached ones, before anything is recorded (an API key only execution needs)."""
+cached ones, before anything is recorded (an API key only execution needs); a dry run reports
+what it refuses."""
 
 from __future__ import annotations
 
@@ -77,9 +78,25 @@ def test_a_cached_step_is_not_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert ASKED == []
 
 
-def test_a_dry_run_is_not_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_dry_run_reports_the_refusal_and_runs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("MOTOOLS_TEST_KEY", raising=False)
     [counts] = dry_run_workflow(WORKFLOW, {}, PipelineConfig(NeedsKeyConfig()),
                                 options=RunOptions(store=tmp_path / "store"))
     assert counts.to_run == 1
+    assert counts.not_ready == ("MOTOOLS_TEST_KEY is not set",)
+    assert not (tmp_path / "store").exists()
+
+
+def test_a_dry_run_of_cached_work_asks_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOTOOLS_TEST_KEY", "k")
+    run(tmp_path / "store")
+    ASKED.clear()
+    monkeypatch.delenv("MOTOOLS_TEST_KEY")
+    [counts] = dry_run_workflow(WORKFLOW, {}, PipelineConfig(NeedsKeyConfig()),
+                                options=RunOptions(store=tmp_path / "store"))
+    assert (counts.cached, counts.not_ready) == (1, ())
     assert ASKED == []
