@@ -239,12 +239,16 @@ def _import_file(target: str, what: str) -> Any:
             del sys.modules[name]
             reason = " ".join(f"{type(exc).__name__}: {exc}".split())
             raise UserError(f"{what} {target!r}: importing {path} raised {reason}") from exc
-    obj: Any = module
+    return _attribute(module, attr, f"{what} {target!r}: {path} has no {attr!r}")
+
+
+def _attribute(obj: Any, attr: str, missing: str) -> Any:
+    """`obj.a.b` for `attr` "a.b"; UserError(missing) when a part is not there."""
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise UserError(f"{what} {target!r}: {path} has no {attr!r}") from None
+            raise UserError(missing) from None
     return obj
 
 
@@ -287,13 +291,8 @@ def import_string(target: str, *, what: str = "import string") -> Any:
     if is_file_ref(target):
         return _import_file(target, what)
     module_name, attr = _split_target(target, what)
-    obj: Any = _import_module(module_name, target, what)
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise UserError(f"{what} {target!r}: module {module_name!r} has no {attr!r}") from None
-    return obj
+    return _attribute(_import_module(module_name, target, what), attr,
+                      f"{what} {target!r}: module {module_name!r} has no {attr!r}")
 
 
 def resolve(kind: Kind, name: str) -> Any:
