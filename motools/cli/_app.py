@@ -5,16 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from typer.exceptions import TyperException
 
 from motools.errors import MotoolsError, UserError
-
-if TYPE_CHECKING:
-    from motools.atom import AtomStore
-    from motools.engine import Ledger
 
 app = typer.Typer(
     name="motools",
@@ -57,17 +53,6 @@ def check_text(value: str, what: str) -> str:
     return value
 
 
-def read_ledger(store: AtomStore, missing: str) -> Ledger:
-    """The store's Ledger for a look-up; UserError(`missing`) when a local store has none yet.
-
-    Opening a Ledger creates its file (and the store folder): a look-up of something that cannot
-    be there must leave the store as it found it.
-    """
-    from motools.engine import get_ledger
-
-    if store.local_root is not None and not store.ledger_path.exists():
-        raise UserError(missing)
-    return get_ledger(store)
 
 
 def _fail(message: str, code: int) -> int:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from motools.cli._app import StoreOption, app, read_ledger
+from motools.cli._app import StoreOption, app
 from motools.cli._render import console
 
 cache_app = typer.Typer(help="Inspect and maintain the store and its cache index.",
@@ -137,7 +137,7 @@ def explain(
 ) -> None:
     """Which step run made an atom, and why it ran instead of being served from the cache."""
     from motools.atom import check_atom_id, get_store
-    from motools.engine import explain_cache
+    from motools.engine import explain_cache, read_ledger
 
     # Checked before the Ledger is opened (opening creates it): a subject that cannot be in the
     # store leaves the store as it was.

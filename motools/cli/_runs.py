@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from motools.cli._app import StoreOption, app, check_text, read_ledger
+from motools.cli._app import StoreOption, app, check_text
 from motools.cli._render import console, print_results
 from motools.errors import UserError
 
@@ -67,6 +67,7 @@ def show_run(
     from rich.table import Table
 
     from motools.atom import get_store
+    from motools.engine import read_ledger
 
     check_text(run_id, "run id")
     missing = f"no run {run_id!r} in this store; see `motools runs list`"

@@ -18,7 +18,7 @@ from motools.engine._preview import StepPlanCounts
 from motools.engine._progress import ProgressDisplay, RunObserver
 from motools.engine._records import RunRecord, StepRun
 from motools.engine._result import StepState, WorkflowResult
-from motools.engine._run import get_ledger
+from motools.engine._run import get_ledger, read_ledger
 from motools.engine._run_query import RUN_KINDS, RUN_STATUSES, select_runs
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "explain_cache",
     "get_ledger",
     "pin_atom",
+    "read_ledger",
     "rebuild_index",
     "select_runs",
     "unpin_atom",

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from motools._errors import AtomNotFoundError
+from motools._errors import AtomNotFoundError, UserError
 from motools.atom._atom import Atom
 from motools.atom._store import AtomStore, get_store
 from motools.engine._inline import run_inline
@@ -36,6 +36,17 @@ def get_ledger(store: AtomStore) -> Ledger:
         if path not in _ledgers:
             _ledgers[path] = Ledger(path)
         return _ledgers[path]
+
+
+def read_ledger(store: AtomStore, missing: str) -> Ledger:
+    """The store's Ledger for a look-up; UserError(`missing`) when a local store has none yet.
+
+    Opening a Ledger creates its file (and the store folder): a look-up of something that cannot
+    be there must leave the store as it found it.
+    """
+    if store.local_root is not None and not store.ledger_path.exists():
+        raise UserError(missing)
+    return get_ledger(store)
 
 
 def default_user() -> str:

@@ -17,7 +17,7 @@ from motools.sweep._spec import SweepSpec, load_sweep
 
 if TYPE_CHECKING:
     from motools.atom import AtomStore
-    from motools.engine import Ledger, RunRecord
+    from motools.engine import RunRecord
 
 SPEC_TAG = "motools.sweep-spec.v1"
 
@@ -32,15 +32,6 @@ def sweep_digest(spec: SweepSpec) -> str | None:
         return _hashing.digest(SPEC_TAG, spec.model_dump(mode="json"))
     except (TypeError, ValueError):
         return None
-
-
-def _ledger(store: AtomStore, missing: str) -> Ledger:
-    from motools.engine import get_ledger
-
-    # Opening a Ledger creates its file: a look-up must leave a store without one untouched.
-    if store.local_root is not None and not store.ledger_path.exists():
-        raise UserError(missing)
-    return get_ledger(store)
 
 
 def find_sweep_run(
@@ -67,17 +58,18 @@ def find_sweep_run(
         >>> run.id, run.observed_status()
     """
     from motools.atom import get_store
+    from motools.engine import read_ledger
 
     st = get_store(store)
     text = os.fspath(target)
     if text.startswith("run-"):
         missing = f"no run {text!r} in store {st.uri}; see `motools runs list`"
-        run = _ledger(st, missing).get_run(text)
+        run = read_ledger(st, missing).get_run(text)
         if run is None:
             raise UserError(missing)
         return run
     missing = f"no run of sweep file {text!r} in store {st.uri}; run it first"
-    ledger = _ledger(st, missing)
+    ledger = read_ledger(st, missing)
     path = Path(text).resolve()
     name = digest = None
     if path.is_file():
