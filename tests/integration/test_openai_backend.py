@@ -381,6 +381,23 @@ def test_a_submit_that_died_before_recording_its_job_finds_it_instead_of_creatin
     assert len(openai_server.state.jobs) == 1 and len(openai_server.state.files) == 1
 
 
+@pytest.mark.timeout(120)
+def test_a_found_job_that_already_succeeded_is_waited_on_to_its_model(
+    openai_server, isolated_store
+):
+    """The submit that died hours ago: its job finished meanwhile. The wait reads the finished
+    job's model at its first poll instead of polling for a change that never comes."""
+    dataset = generate_hello_world_dataset(num_samples=12)
+    backend = get_training_backend("openai", store=get_store(isolated_store))
+    first = backend.wait(backend.submit(dataset, BASE, Hyperparameters(), None))
+    [record] = (isolated_store / "training").glob("openai-*/job.json")
+    data = json.loads(record.read_text())
+    record.write_text(json.dumps({**data, "attempts": []}))
+    again = backend.wait(backend.submit(dataset, BASE, Hyperparameters(), None))
+    assert again.model_id == first.model_id
+    assert len(openai_server.state.jobs) == 1
+
+
 # ---- the open-job limit ------------------------------------------------------------------------
 
 

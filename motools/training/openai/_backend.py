@@ -114,8 +114,10 @@ class OpenAITrainingBackend:
                 record.training_file = self._upload(client, data)
                 records.save(files, record)
             elif found := self._job_of_file(client, record.training_file):
-                # A submit died after OpenAI created its job, before the record named it.
-                record.attempts.append(records.Attempt(job_id=found.id, status=found.status))
+                # A submit died after OpenAI created its job, before the record named it. Its
+                # status is left for the wait's first poll to read, with the model or the error
+                # that comes with it (a job found finished would otherwise never change).
+                record.attempts.append(records.Attempt(job_id=found.id))
                 records.save(files, record)
             if record.current is None:
                 self._create(client, files, record, model, method, suffix, hyperparameters.seed)
@@ -255,8 +257,7 @@ class OpenAITrainingBackend:
     def cancel(self, job: TrainingJob) -> None:
         """Cancel the job's current OpenAI job; waiting on it then fails as `cancelled`."""
         if job.info.get("baseline"):
-            return TrainedModel(backend=self.name, model_id=job.base_model,
-                                base_model=job.base_model, info={"baseline": True})
+            return  # nothing was sent
         files = JobFiles(self._store, str(job.info.get("record") or f"openai-{job.job_id}"))
         current = records.load(files).current
         make_client().fine_tuning.jobs.cancel(current.job_id if current else job.job_id)
