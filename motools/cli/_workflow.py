@@ -11,7 +11,7 @@ import typer
 
 from motools.cli._app import AddressOption, StoreOption, app
 from motools.cli._render import console, print_failures, print_metrics, print_step_states
-from motools.errors import ConfigError
+from motools.errors import ConfigError, UserError
 
 if TYPE_CHECKING:
     from motools.workflow import Workflow
@@ -64,6 +64,9 @@ class Executor(str, Enum):
 def force_steps(value: str | None) -> bool | frozenset[str]:
     """`--force-rerun 'a,b'` as step names (checked against the workflow later); 'all' is True."""
     names = {s.strip() for s in (value or "").split(",") if s.strip()}
+    if "all" in names and len(names) > 1:  # a misspelt step must not hide behind `all`
+        raise UserError(f"--force-rerun {value!r}: 'all' already means every step; give 'all' "
+                        "or step names, not both")
     return True if "all" in names else frozenset(names) if names else False
 
 

@@ -317,6 +317,13 @@ def test_dry_run_with_force_rerun_counts_the_forced_steps_as_to_run(tmp_path, is
     assert {step: counts[step]["to run"] for step in STEPS} == {step: ran[step] for step in STEPS}
 
 
+def test_force_rerun_all_with_a_step_name_is_refused_so_a_typo_cannot_hide(tmp_path):
+    file = write_sweep(tmp_path / "sweep.yaml", grid={LR: [1e-4]})
+    result = cli("sweep", "run", file, "--dry-run", "--force-rerun", "all,evalute_model")
+    assert result.code == 2
+    assert "'all' already means every step" in result.err and "\n" not in result.err.strip()
+
+
 def test_dry_run_writes_nothing_to_the_store(tmp_path, isolated_store):
     log = tmp_path / "loader.log"
     file = write_sweep(tmp_path / "sweep.yaml", config=loader_config(log),
