@@ -23,7 +23,8 @@ def own_folder_name() -> str:
     return f"{HOST}-{os.getpid()}"
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this machine with that pid exists (someone else's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -48,7 +49,7 @@ def remove_dead_process_folders(root: str | os.PathLike[str], *, idle_seconds: f
     now = time.time()
     for entry in entries:
         owner_host, _, pid = entry.name.rpartition("-")
-        if owner_host != HOST or not pid.isdigit() or _alive(int(pid)):
+        if owner_host != HOST or not pid.isdigit() or pid_alive(int(pid)):
             continue
         try:
             if idle_seconds and now - entry.stat().st_mtime < idle_seconds:

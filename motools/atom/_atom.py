@@ -53,8 +53,7 @@ def _load_by_id(cls: type[A], atom_id: str, store: str | AtomStore | None = None
 
 def atom_class(atom_type: str) -> type[Atom]:
     """The Atom subclass registered for an atom type (registry kind `atom_type`), else Atom."""
-    from motools.registry import resolve
-    from motools.registry._registry import is_registered
+    from motools.registry import is_registered, resolve
 
     if not is_registered("atom_type", atom_type):
         return Atom

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from motools._process_folders import pid_alive
+
 StepStatus = Literal["succeeded", "cached", "failed", "skipped"]
 RunStatus = Literal["running", "succeeded", "failed", "interrupted"]
 
@@ -82,12 +84,7 @@ class RunRecord(BaseModel):
 
     def observed_status(self) -> RunStatus:
         """The status, with `running` read as `interrupted` when its driver died on this host."""
-        if self.status != "running" or self.host != socket.gethostname():
-            return self.status
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
+        if self.status == "running" and self.host == socket.gethostname() \
+                and not pid_alive(self.pid):
             return "interrupted"
-        except PermissionError:
-            pass
         return self.status

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from motools._process_folders import pid_alive
 from motools.atom._store import AtomStore
 from motools.engine._node import execute_node
 from motools.engine._records import StepRun
@@ -58,15 +59,7 @@ def executing_holder(holder: str) -> str:
 def _dead_local_holder(holder: str) -> bool:
     _, _, where = holder.removesuffix(_EXECUTING).rpartition("@")
     host, _, pid = where.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
 
 
 def lease_ttl() -> float:

@@ -78,9 +78,7 @@ class Workspace(_PathType):  # type: ignore[misc]
         """A not-yet-created workspace for one execution of `step` in this process."""
         # The name is only reserved when the folder is made; until then it just has to be unique.
         # Unique within the process folder; nothing else writes there.
-        root = os.environ.get("MOTOOLS_SCRATCH") or os.path.join(tempfile.gettempdir(),
-                                                                 "motools-scratch")
-        path = cls(f"{root}/{own_folder_name()}/{step}-{next(_names)}")
+        path = cls(f"{scratch_root()}/{own_folder_name()}/{step}-{next(_names)}")
         path.__dict__["_motools_pending"] = True
         return path
 

@@ -43,7 +43,7 @@ from typing import Any
 
 from motools._errors import UserError
 from motools.evals._protocol import EvalOutput
-from motools.registry import available, import_string, is_file_ref, resolve
+from motools.registry import import_string, is_file_ref, is_registered, resolve
 
 GATHER_S = 0.05
 """How long a run waits for concurrent `evaluate` calls to join it before it starts."""
@@ -122,7 +122,7 @@ class InspectEvalBackend:
     def model_spec(self, model: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """The inspect model string and model args that serve a model atom's metadata."""
         backend = model.get("backend")
-        if isinstance(backend, str) and backend in available("eval_provider"):
+        if isinstance(backend, str) and is_registered("eval_provider", backend):
             inspect_model, args = resolve("eval_provider", backend)(model)
             args = dict(args)
             if self._get_engine is not None and inspect_model.startswith("motools/"):

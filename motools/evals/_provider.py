@@ -45,8 +45,6 @@ from inspect_ai.model import (
 from inspect_ai.tool import ToolChoice, ToolInfo
 
 PROVIDER = "motools"
-DEFAULT_MAX_TOKENS = 32
-"""The tiny byte model's reply limit (its context is 128 tokens); kept for engines without one."""
 INSPECT_MAX_TOKENS = 2048
 """inspect-ai's own default (`inspect_ai._util.constants.DEFAULT_MAX_TOKENS`, used by its hf
 provider), for models whose engine sets no limit."""

@@ -81,7 +81,8 @@ def plot(
             if bars:
                 bx, by, bh = zip(*bars)
                 ax.errorbar(bx, by, yerr=bh, fmt="none", ecolor=line.get_color(), capsize=3)
-        references = _references(table, x, y, color)
+        reference_rows = _reference_rows(table, x, y, color)
+        references = [ref for _, ref in reference_rows]
         for label, value in references:
             ax.axhline(value, linestyle="--", color="gray", alpha=0.8, label=label)
         if not numeric_x:
@@ -94,8 +95,7 @@ def plot(
             ax.legend(title=None if color is None else color.rsplit(".", 1)[-1])
         ax.grid(True, alpha=0.3)
         heading = title or f"{_short(y, metric_columns(table))} vs {_short(x, params)}"
-        if excluded := frame.attrs["excluded"] - sum(n for n, _ in _reference_rows(
-                table, x, y, color)):
+        if excluded := frame.attrs["excluded"] - sum(n for n, _ in reference_rows):
             total = table.num_rows
             heading += f"\n({excluded} of {total} points left out: failed, skipped or no value)"
         ax.set_title(heading, fontsize=11)
