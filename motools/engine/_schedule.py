@@ -147,7 +147,9 @@ def schedule(
     settled, to_execute, known_keys = settle_cached(
         plan, store, ledger, run_id=run_id, user=user, force_rerun=force_rerun
     )
-    check_ready(to_execute)  # before anything is recorded or shown: a refused run did nothing
+    # Before any step run is recorded or shown: a refused run executed nothing (its run record,
+    # saved when it started, ends `interrupted`).
+    check_ready(to_execute)
     ledger.commit(settled, cache=False)
     settle(settled)
     if not to_execute:

@@ -20,8 +20,8 @@ import pydantic_core
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from motools._errors import ConfigError
-from motools.workflow._yaml import _join_path, _one_line, load_yaml_file
+from motools._errors import ConfigError, UserError
+from motools.workflow._yaml import _join_path, _one_line
 
 _MAX_ERRORS = 5
 _MAX_REPR = 60
@@ -223,6 +223,8 @@ def validate_config(config_class: type, data: Any, *, source: str = "config") ->
         raise ConfigError(f"{source}: {format_validation_error(err, model=config_class)}") from err
     except _InitError as err:  # pydantic runs WorkflowConfig's own __init__ when validating
         raise ConfigError(f"{source}: {err.detail}") from None
+    except UserError as err:  # a validator's own one-line refusal: say which file or point
+        raise type(err)(f"{source}: {err}") from None
 
 
 def _adapter(config_class: Any) -> pydantic.TypeAdapter[Any]:
@@ -320,14 +322,9 @@ class WorkflowConfig(BaseModel):
         Raises:
             ConfigError: The file is missing, empty, malformed, or fails validation.
         """
-        data = load_yaml_file(path)
-        if data is None:
-            raise ConfigError(f"{path}: empty config")
-        from motools.workflow._code_paths import rebase_code_paths
+        from motools.workflow._config_file import load_config_file
 
-        # `tasks/my_task.py@my_task` in the file is relative to the file.
-        data = rebase_code_paths(cls, data, os.path.dirname(os.path.abspath(path)))
-        return cls.from_dict(data, source=str(path))
+        return load_config_file(cls, path)
 
     @classmethod
     def json_schema(cls) -> dict[str, Any]:

@@ -45,11 +45,11 @@ def load_config_file(
     if data is None:
         raise ConfigError(f"{path}: empty config")
     # A local task file (`tasks/my_task.py@my_task`) is relative to the config file.
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of step name to step config, "
+                          f"got {type(data).__name__}")
     data = rebase_code_paths(config_class, data, path.resolve().parent)
     if overrides:
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of step name to step config, "
-                              f"got {type(data).__name__}")
         data = apply_overrides(data, overrides, config_class=config_class)
         data = rebase_code_paths(config_class, data, Path.cwd())
     source = f"{path} with --set" if overrides else str(path)

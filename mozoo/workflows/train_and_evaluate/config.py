@@ -82,7 +82,6 @@ class SubmitTrainingConfig(_Section):
         # A model the local engine cannot load (not on disk, not in the Hugging Face cache when
         # offline) fails here, on the driver, before any trainer starts. No torch is imported.
         if self.backend_name == "local":
-            from motools._errors import UserError
             from motools.training import get_engine
 
             try:

@@ -335,3 +335,21 @@ def test_an_idle_sampler_lets_its_generation_thread_go(base: str, monkeypatch) -
     del sampler
     gc.collect()
     assert ref() is None  # nothing keeps the model alive once the client is dropped
+
+
+def test_a_missing_model_in_a_config_file_is_refused_naming_the_file(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from mozoo.workflows.train_and_evaluate import TrainAndEvaluateConfig
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({
+        "prepare_dataset": {"dataset_loader": "mozoo.datasets.hello_world:"
+                                              "generate_hello_world_dataset"},
+        "submit_training": {"model": "no-such-org/no-such-model", "backend_name": "local"},
+        "evaluate_model": {"eval_task": "mozoo.tasks.hello_world:hello_world"},
+    }))
+    with pytest.raises(UserError, match=rf"^{path}: submit_training\.model: .*no-such-org"):
+        TrainAndEvaluateConfig.from_yaml(path)
