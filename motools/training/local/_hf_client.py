@@ -75,12 +75,6 @@ class HFTrainingClient:
                 torch.load(Path(resume_from) / "optimizer.pt", map_location="cpu",
                            weights_only=True))
         self.model.train()
-        pad = self._tokenizer_pad()
-        self.pad_id = pad if pad is not None else 0
-
-    def _tokenizer_pad(self) -> int | None:
-        config = self.model.config
-        return getattr(config, "pad_token_id", None) or getattr(config, "eos_token_id", None)
 
     def _check_base(self, folder: Path) -> None:
         saved = json.loads((folder / BASE_FILE).read_text())
@@ -101,7 +95,7 @@ class HFTrainingClient:
                              f"{loss_fn!r}")
         if not data:
             raise ValueError("forward_backward needs at least one Datum")
-        x, y, w, mask, lengths = _batch(data, self.pad_id, self.device)
+        x, y, w, mask, lengths = _batch(data, self.device)
         logits = self.model(input_ids=x, attention_mask=mask).logits.float()
         logprobs = -torch.nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none"
@@ -143,8 +137,12 @@ class HFTrainingClient:
         return Done(types.SaveWeightsForSamplerResponse(path=str(folder.resolve())))
 
 
-def _batch(data: list[types.Datum], pad: int, device: torch.device) -> tuple[Any, ...]:
-    """Inputs, targets, weights and attention mask padded on the right, and the lengths."""
+def _batch(data: list[types.Datum], device: torch.device) -> tuple[Any, ...]:
+    """Inputs, targets, weights and attention mask padded on the right, and the lengths.
+
+    Padding is token 0: padded positions are masked out and weigh 0 in the loss, so their id
+    never matters (a model's pad or end-of-text id may be a list, or missing).
+    """
     rows = []
     for i, datum in enumerate(data):
         tokens = datum.model_input.to_ints()
@@ -163,7 +161,7 @@ def _batch(data: list[types.Datum], pad: int, device: torch.device) -> tuple[Any
 
     lengths = [len(r[0]) for r in rows]
     mask = torch.tensor([[1] * n + [0] * (width - n) for n in lengths], device=device)
-    return (padded(0, pad, torch.long), padded(1, pad, torch.long),
+    return (padded(0, 0, torch.long), padded(1, 0, torch.long),
             padded(2, 0.0, torch.float32), mask, lengths)
 
 
