@@ -6,6 +6,8 @@ Run one like any sweep (`run_sweep(..., schedule=..., search=...)`, or a sweep f
 sections); these are the sections' models.
 """
 
+from motools.sweep.adaptive._rungs_plot import load_rungs, plot_rungs
 from motools.sweep.adaptive._spec import ScheduleSpec, SearchSpec
+from motools.sweep.adaptive._summary import summary_line
 
-__all__ = ["ScheduleSpec", "SearchSpec"]
+__all__ = ["ScheduleSpec", "SearchSpec", "load_rungs", "plot_rungs", "summary_line"]

@@ -32,12 +32,11 @@ from motools.sweep._run import RESULTS_FILE, SweepResult, outcome
 from motools.sweep._spec import SweepSpec
 from motools.sweep.adaptive._halving import brackets, promote
 from motools.sweep.adaptive._plan import AdaptivePlan, plan_adaptive
+from motools.sweep.adaptive._rungs_plot import RUNGS_FILE
 from motools.sweep.adaptive._search import Proposer
 from motools.workflow._plan import compile_plan
 from motools.workflow._spec import Workflow, with_resources
 
-# Every rung each point ran: one row per (point, rung), for the successive-halving picture.
-RUNGS_FILE = "rungs.parquet"
 
 
 @dataclass
@@ -117,7 +116,7 @@ def execute_adaptive(
         else:
             _run_search(sweep)
         table = _table(sweep, final=True)
-        summary = cost_summary(sweep.units, plan)
+        summary = cost_summary(sweep)
         run.record.info["points"] = len(sweep.units)
         run.record.info["adaptive"] = {**plan.describe(), **summary}
         run.save()
@@ -181,6 +180,7 @@ def _run_rungs(sweep: _Sweep, units: Sequence[Unit]) -> None:
         _put_table(sweep.store, sweep.run.record.id, RESULTS_FILE, _table(sweep, final=False))
         _execute_rung(sweep, batch, r)
         sweep.running = set()
+        _put_table(sweep.store, sweep.run.record.id, RUNGS_FILE, _rungs_table(sweep))
         if r == len(plan.rungs) - 1:
             continue
         for start in sorted({first[u.group] for u in batch}):  # decisions within each bracket
@@ -193,7 +193,6 @@ def _run_rungs(sweep: _Sweep, units: Sequence[Unit]) -> None:
                     scheduled.setdefault(r + 1, []).append(unit)
                 elif not unit.failed:
                     unit.stopped = True
-        _put_table(sweep.store, sweep.run.record.id, RUNGS_FILE, _rungs_table(sweep))
 
 
 def _execute_rung(sweep: _Sweep, batch: Sequence[Unit], r: int) -> None:
@@ -208,6 +207,9 @@ def _execute_rung(sweep: _Sweep, batch: Sequence[Unit], r: int) -> None:
     plan = compile_plan(with_resources(sweep.workflow, options.resources),
                         [p.config for p in points], {})
     done = sweep.run.execute(plan)
+    info = sweep.run.record.info
+    info["nodes"] = info.get("nodes", 0) + len(plan.nodes)
+    sweep.run.save()
     for unit, point, mapping in zip(batch, points, plan.points, strict=True):
         states = StepStates(StepState.from_step_run(done[pid]) for pid in mapping.values())
         result = WorkflowResult(sweep.run.record.id, sweep.workflow.name, states, sweep.store)
@@ -294,43 +296,31 @@ def _put_table(store: AtomStore, run_id: str, name: str, table: pa.Table) -> str
     return store.put_run_file(run_id, name, buffer.getvalue())
 
 
-def cost_summary(units: Sequence[Unit], plan: AdaptivePlan) -> dict[str, Any]:
+def cost_summary(sweep: _Sweep) -> dict[str, Any]:
     """What the adaptive sweep trained against the full grid, and its best point.
 
     `trained` counts resource units (epochs) as a warm-starting backend trains them: a point
-    that reached rung r trained rung r's value once, however many rungs it went through.
+    that reached rung r trained rung r's value once, however many rungs it went through. The
+    best is taken among the groups (points, or search trials: the mean over their seeds) that
+    got furthest, since a lower rung's number is not comparable with a fully trained one's.
     """
+    plan, units = sweep.plan, sweep.units
     out: dict[str, Any] = {"metric": plan.metric, "mode": plan.mode}
     if plan.resource is not None:
-        top = plan.rungs[-1]
         out["trained"] = sum(int(plan.rungs[u.runs[-1][0]]) for u in units if u.runs)  # type: ignore[arg-type]
-        out["grid"] = len(units) * int(top)  # type: ignore[arg-type]
+        out["grid"] = len(units) * int(plan.rungs[-1])  # type: ignore[arg-type]
     best = None
-    for unit in units:
-        if not unit.runs or unit.failed:
+    for group in sorted({u.group for u in units}):
+        members = [u for u in units if u.group == group]
+        if any(not u.runs or u.failed for u in members):
             continue
-        r, _, o, _ = unit.runs[-1]
-        value = _metric_value(o, plan.metric)
-        if value is None or math.isnan(value):
+        r = min(u.runs[-1][0] for u in members)
+        value = _score(sweep, members, r)
+        if value is None:
             continue
-        # The best is taken among the points that got furthest: a lower rung's number is not
-        # comparable with a fully trained point's.
-        key = (r, value if plan.mode == "max" else -value, -unit.index)
+        key = (r, value if plan.mode == "max" else -value)
         if best is None or key > best[0]:
-            best = (key, unit.index, value)
+            best = (key, members[0].index, value)
     if best is not None:
         out["best_point"], out["best"] = best[1], best[2]
     return out
-
-
-def summary_line(summary: Mapping[str, Any]) -> str:
-    """One line: what an adaptive sweep trained against the grid, and its best point."""
-    parts = []
-    if "trained" in summary:
-        trained, grid = summary["trained"], summary["grid"]
-        ratio = f"{grid / trained:.1f}x less than the grid" if trained else "nothing trained"
-        parts.append(f"trained {trained} of {grid} epoch-units ({ratio})")
-    if "best" in summary:
-        parts.append(f"best {summary['metric']} {summary['best']:.4g} at point "
-                     f"{summary['best_point']}")
-    return "; ".join(parts)
