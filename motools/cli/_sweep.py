@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from motools.atom import AtomStore
     from motools.engine import RunRecord
-    from motools.sweep.adaptive._plan import AdaptivePlan
+    from motools.sweep import SweepPreview
 
 sweep_app = typer.Typer(help="Run a workflow over a grid of configs.", no_args_is_help=True)
 app.add_typer(sweep_app, name="sweep")
@@ -76,7 +76,7 @@ def run(
             print_points(preview.points,
                          title=f"{preview.name}: points (sample seed {preview.sample_seed})")
         if preview.adaptive is not None:
-            _print_adaptive_preview(preview.adaptive)
+            _print_adaptive_preview(preview)
         return 0
 
     progress = ProgressDisplay()
@@ -98,10 +98,12 @@ def run(
     return 0
 
 
-def _print_adaptive_preview(adaptive: AdaptivePlan) -> None:
+def _print_adaptive_preview(preview: SweepPreview) -> None:
     """The rungs, how many points each may run, and the worst case against the full grid."""
     from rich.table import Table
 
+    adaptive = preview.adaptive
+    assert adaptive is not None
     per_rung, worst, grid = adaptive.worst_case()
     search = adaptive.search
     if search is not None:
