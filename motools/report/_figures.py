@@ -7,6 +7,7 @@ fragments: div ids come from the plot's name, never from plotly's random ids.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -41,14 +42,17 @@ def figures(data: ReportData, objective: Objective | None) -> list[Figure]:
         data: The gathered report data.
         objective: The sweep's metric (None when the table has no metric).
     """
-    from motools.sweep import param_columns
+    from motools.sweep import param_columns, point_overrides
 
     table = data.table
     params = param_columns(table)
     out: list[Figure] = []
     if objective is not None:
+        sets = point_overrides(table)
         for x in params:
-            if not x.rsplit(".", 1)[-1].endswith(_REPEAT_SUFFIXES):
+            # An axis needs two values the points chose (a baseline's lone `n_epochs: 0` is none).
+            chosen = {json.dumps(s[x], sort_keys=True, default=str) for s in sets if x in s}
+            if len(chosen) > 1 and not _short(x).endswith(_REPEAT_SUFFIXES):
                 out.append(_metric_vs(table, x, objective))
         if len(params) >= 1:
             out.append(_parallel(table, params, objective))

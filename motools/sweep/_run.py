@@ -251,8 +251,10 @@ def execute_sweep(
     so the points that have finished can be collated while it runs (`motools.sweep._live`).
     """
     st = get_store(options.store)
+    from motools import __version__
+
     info: dict[str, Any] = {"source": source, "points": len(points), "workflow": workflow.name,
-                            "sweep_digest": sweep_digest(spec)}
+                            "sweep_digest": sweep_digest(spec), "motools_version": __version__}
     if overrides:
         info["overrides"] = list(overrides)
     run, done = execute_plan(
