@@ -39,8 +39,6 @@ def bundle_viewer(table: pa.Table, out_dir: Path, store: AtomStore) -> dict[int,
         Point index -> the link (relative to the report folder) that opens its log; empty when
         no point has an inspect log (the viewer is then not bundled).
     """
-    from inspect_ai.log import bundle_log_dir, read_eval_log, write_eval_log
-
     from motools.sweep import export_eval_logs
 
     target = out_dir / VIEWER_DIR
@@ -48,6 +46,9 @@ def bundle_viewer(table: pa.Table, out_dir: Path, store: AtomStore) -> dict[int,
         exported = export_eval_logs(table, Path(tmp) / "eval", store=store)
         if not exported.written:
             return {}
+        # Only now: importing inspect takes seconds, and a dummy sweep has no log to show.
+        from inspect_ai.log import bundle_log_dir, read_eval_log, write_eval_log
+
         logs = Path(tmp) / "logs"
         links: dict[int, str] = {}
         for path in exported.written:
