@@ -23,6 +23,8 @@ pre { background: var(--bg2); border: 1px solid var(--line); border-radius: 6px;
 .s-running { color: var(--accent); } .s-interrupted { color: #8250df; }
 .synthetic { background: #fff1c2; border: 2px solid #d4a72c; color: #6b4b00; padding: 8px 12px;
              border-radius: 6px; font-weight: 600; margin: 10px 0; }
+.badge.synthetic-tag { background: #fff1c2; border-color: #d4a72c; color: #6b4b00;
+                      font-weight: 700; }
 .live { background: #ddf4ff; border: 1px solid #54aeff; padding: 8px 12px; border-radius: 6px;
         margin: 10px 0; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 8px 0; }

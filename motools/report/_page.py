@@ -106,7 +106,7 @@ def _header(data: ReportData, out_name: str) -> str:
         ("train backend", _listed(_distinct(data.points, "train_backend"))
          + (' <span class="badge synthetic-tag">synthetic</span>' if synthetic else "")),
         ("eval backend", _listed(_distinct(data.points, "eval_backend"))),
-        ("motools", escape(str(version)) if version else
+        ("motools version", escape(str(version)) if version else
          f"not recorded by the run (report made with {escape(__version__)})"),
         ("code digest of the steps", digests),
     ]
@@ -161,8 +161,9 @@ def _results(data: ReportData, objective: Objective | None, best: int | None,
     models = _distinct(data.points, "model")
     if len(models) > 1:
         heads.append('<th data-type="str">model</th>')
-    heads += ['<th data-type="str">status</th>', '<th data-type="str">error</th>',
-              '<th data-type="str">eval log</th>']
+    heads += ['<th data-type="str">status</th>', '<th data-type="str">error</th>']
+    if links:  # no column for sweeps without inspect logs (the dummy eval backend)
+        heads.append('<th data-type="str">eval log</th>')
     rows = []
     for point in data.points:
         row = point.row
@@ -199,8 +200,9 @@ def _results(data: ReportData, objective: Objective | None, best: int | None,
         cells.append(f'<td class="error" title="{escape(step + error)}">'
                      f"{escape(step + error)}</td>")
         link = links.get(point.index)
-        cells.append(f'<td><a class="log" href="{escape(link)}">samples</a></td>' if link
-                     else "<td></td>")
+        if links:
+            cells.append(f'<td><a class="log" href="{escape(link)}">samples</a></td>' if link
+                         else "<td></td>")
         rows.append(f'<tr class="{" ".join(classes)}" data-point="{point.index}" '
                     f'data-status="{escape(status)}">{"".join(cells)}</tr>')
     statuses = sorted(data.status_counts, key=_status_rank)
