@@ -144,7 +144,8 @@ def _results(data: ReportData, objective: Objective | None, best: int | None,
     metrics = metric_columns(table)
     errors = stderr_columns(metrics)
     shown_metrics = [m for m in metrics if m not in errors.values()]
-    extra = [c for c in ADAPTIVE_COLUMNS if c in table.column_names and c not in params]
+    extra = [c for c in ADAPTIVE_COLUMNS
+             if c in table.column_names and c not in params and c not in metrics]
     numeric = {c: all(_number(p.row.get(c)) or p.row.get(c) is None for p in data.points)
                for c in [*params, *extra]}
     heads = ['<th data-type="num">point</th>']
