@@ -67,9 +67,9 @@ def _short(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
-def _fragment(fig: go.Figure, div_id: str) -> str:
+def _fragment(fig: go.Figure, div_id: str, *, top: int = 50) -> str:
     fig.update_layout(template="plotly_white", height=_HEIGHT,
-                      margin={"l": 60, "r": 30, "t": 50, "b": 50})
+                      margin={"l": 60, "r": 30, "t": top, "b": 50})
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
                        config={"displaylogo": False, "responsive": True})
 
@@ -135,9 +135,11 @@ def _parallel(table: pa.Table, params: list[str], objective: Objective) -> Figur
         line={"color": metric, "colorscale": "Viridis", "showscale": True,
               "reversescale": not objective.maximize},
     ))
-    fig.update_layout(title=f"parameters of each point, coloured by {objective.label}")
+    # The axis labels sit above the plot area: the title goes above them.
+    fig.update_layout(title={"text": f"parameters of each point, coloured by {objective.label}",
+                             "y": 0.97, "yanchor": "top"})
     return Figure("plot-parallel", "parallel coordinates",
-                  _fragment(fig, "plot-parallel"))
+                  _fragment(fig, "plot-parallel", top=100))
 
 
 def _rungs(table: pa.Table, objective: Objective) -> Figure:
