@@ -20,7 +20,7 @@ MISSING = f"no Chromium at {CHROMIUM}: `.ci/install_browser` installs Debian's c
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

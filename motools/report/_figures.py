@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from motools.report._metric import Objective
+from motools.report._metric import Objective, is_number
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -114,11 +114,11 @@ def _parallel(table: pa.Table, params: list[str], objective: Objective) -> Figur
     from motools.sweep import use_log_x
 
     rows = [r for r in table.to_pylist()
-            if r["status"] in _FINISHED and _number(r.get(objective.column))]
+            if r["status"] in _FINISHED and is_number(r.get(objective.column))]
     dims = []
     for p in params:
         values = [r.get(p) for r in rows]
-        if all(_number(v) for v in values):
+        if all(is_number(v) for v in values):
             if use_log_x(p, values):
                 dims.append({"label": f"log10 {_short(p)}",
                              "values": [math.log10(v) for v in values]})
@@ -148,7 +148,7 @@ def _rungs(table: pa.Table, objective: Objective) -> Figure:
 
     by_point: dict[Any, list[tuple[Any, float]]] = {}
     for r in table.to_pylist():
-        if r.get("rung") is not None and _number(r.get(objective.column)):
+        if r.get("rung") is not None and is_number(r.get(objective.column)):
             by_point.setdefault(r["point"], []).append((r["rung"], float(r[objective.column])))
     fig = go.Figure()
     for point, values in sorted(by_point.items()):
@@ -175,11 +175,6 @@ def _curves(curves: list[Any]) -> Figure:
     fig.update_yaxes(title="training loss")
     fig.update_layout(title="training loss per step")
     return Figure("plot-loss", "training loss", _fragment(fig, "plot-loss"))
-
-
-def _number(value: Any) -> bool:
-    return (isinstance(value, int | float) and not isinstance(value, bool)
-            and math.isfinite(value))
 
 
 def _slug(name: str) -> str:

@@ -88,6 +88,12 @@ def choose_objective(metrics: list[str], info: dict[str, Any]) -> Objective | No
     return Objective(column, maximize, stderr_columns(metrics).get(column))
 
 
+def is_number(value: Any) -> bool:
+    """A finite int or float (not a bool): a value that can be plotted, ranked and sorted."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
 def is_baseline(overrides: dict[str, Any]) -> bool:
     """A point that trains nothing (`...n_epochs: 0`): the base model, the reference."""
     return any(path.rsplit(".", 1)[-1] == "n_epochs" and value == 0
@@ -100,7 +106,7 @@ def best_point(points: list[PointView], objective: Objective | None) -> int | No
         return None
     scored = [(p.row.get(objective.column), p.index) for p in points
               if p.row["status"] in _FINISHED and not is_baseline(p.overrides)]
-    scored = [(v, i) for v, i in scored if isinstance(v, int | float) and math.isfinite(v)]
+    scored = [(v, i) for v, i in scored if is_number(v)]
     if not scored:
         return None
     sign = -1 if objective.maximize else 1

@@ -11,7 +11,7 @@ import time
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from motools.report._metric import Objective, is_baseline, stderr_columns
+from motools.report._metric import Objective, is_baseline, is_number, stderr_columns
 
 if TYPE_CHECKING:
     from motools.report._figures import Figure
@@ -48,7 +48,7 @@ def duration(seconds: float) -> str:
     """`1h 02m 03s`, `2m 05s` or `4.2s`."""
     if seconds < 60:
         return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
 
@@ -96,8 +96,8 @@ def _header(data: ReportData, out_name: str) -> str:
     from motools import __version__
 
     facts = [
-        ("run", f"<code>{escape(run.id)}</code> "
-                f'<span class="badge s-{escape(data.status)}">{escape(data.status)}</span>'),
+        ("run", (f"<code>{escape(run.id)}</code> "
+                f'<span class="badge s-{escape(data.status)}">{escape(data.status)}</span>')),
         ("user", escape(run.user or "-")),
         ("started", when(run.started_at)), ("ended", when(run.ended_at)), ("duration", took),
         ("points", f"{len(data.points)}: {counts}"),
@@ -146,7 +146,7 @@ def _results(data: ReportData, objective: Objective | None, best: int | None,
     shown_metrics = [m for m in metrics if m not in errors.values()]
     extra = [c for c in ADAPTIVE_COLUMNS
              if c in table.column_names and c not in params and c not in metrics]
-    numeric = {c: all(_number(p.row.get(c)) or p.row.get(c) is None for p in data.points)
+    numeric = {c: all(is_number(p.row.get(c)) or p.row.get(c) is None for p in data.points)
                for c in [*params, *extra]}
     heads = ['<th data-type="num">point</th>']
     for p in params:
@@ -176,8 +176,8 @@ def _results(data: ReportData, objective: Objective | None, best: int | None,
         if is_baseline(point.overrides):
             classes.append("reference")
             tags += '<span class="tag reference" title="n_epochs: 0">baseline</span>'
-        cells = [f'<td class="num" data-v="{point.index}"><a href="{point_href(point.index)}">'
-                 f"{point.index}</a>{tags}</td>"]
+        cells = [(f'<td class="num" data-v="{point.index}"><a href="{point_href(point.index)}">'
+                 f"{point.index}</a>{tags}</td>")]
         for p in params:
             inherited = p not in point.overrides
             cls = ("num " if numeric[p] else "") + ("inherited" if inherited else "")
@@ -187,7 +187,7 @@ def _results(data: ReportData, objective: Objective | None, best: int | None,
                          f"{escape(fmt(row.get(p)))}</td>")
         for m in shown_metrics:
             text = fmt(row.get(m))
-            if m in errors and _number(row.get(errors[m])):
+            if m in errors and is_number(row.get(errors[m])):
                 text += f" ± {row[errors[m]]:.2g}"
             cells.append(f'<td class="num"{_sort_value(row.get(m))}>{escape(text)}</td>')
         for c in extra:
@@ -229,14 +229,9 @@ def _results(data: ReportData, objective: Objective | None, best: int | None,
 
 
 def _sort_value(value: Any) -> str:
-    if _number(value):
+    if is_number(value):
         return f' data-v="{value!r}"'
     return ""
-
-
-def _number(value: Any) -> bool:
-    return (isinstance(value, int | float) and not isinstance(value, bool)
-            and math.isfinite(value))
 
 
 def _plots(figures: list[Figure]) -> str:

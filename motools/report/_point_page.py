@@ -23,8 +23,8 @@ def point_page(data: ReportData, point: PointView, link: str | None) -> str:
     row = point.row
     status = str(row["status"])
     out = ['<p><a href="../index.html">&larr; all points</a></p>',
-           f"<h1>{escape(data.run.name)}: point {point.index} "
-           f'<span class="badge s-{escape(status)}">{escape(status)}</span></h1>']
+           (f"<h1>{escape(data.run.name)}: point {point.index} "
+           f'<span class="badge s-{escape(status)}">{escape(status)}</span></h1>')]
     if is_baseline(point.overrides):
         out.append('<p><span class="tag reference">baseline</span> trains nothing '
                    "(<code>n_epochs: 0</code>): the base model, the reference for the rest.</p>")

@@ -173,7 +173,7 @@ def test_a_points_page_shows_its_config_diff_atoms_and_steps(built):
 
 def test_the_folder_references_nothing_outside_itself(built):
     remote = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|@import|url\(\s*["']?https?:""",
-                        re.I)
+                        re.IGNORECASE)
     pages = [p for p in built["site"].rglob("*") if p.suffix in (".html", ".css")]
     assert len(pages) > POINTS
     for path in pages:
