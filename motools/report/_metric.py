@@ -104,9 +104,9 @@ def best_point(points: list[PointView], objective: Objective | None) -> int | No
     """The index of the best finished point that is not a baseline (the lowest index on ties)."""
     if objective is None:
         return None
-    scored = [(p.row.get(objective.column), p.index) for p in points
-              if p.row["status"] in _FINISHED and not is_baseline(p.overrides)]
-    scored = [(v, i) for v, i in scored if is_number(v)]
+    scored = [(float(p.row[objective.column]), p.index) for p in points
+              if p.row["status"] in _FINISHED and not is_baseline(p.overrides)
+              and is_number(p.row.get(objective.column))]
     if not scored:
         return None
     sign = -1 if objective.maximize else 1
