@@ -68,7 +68,8 @@ def _steps(point: PointView) -> str:
             f"<td>{_atoms(s.inputs)}</td><td>{_atoms(s.outputs)}</td>"
             f"<td>{escape(s.error or '')}</td></tr>")
     return ("<h2>Steps</h2><p class=\"muted\"><i>cached</i>: read from the cache, not run again; "
-            "<i>pending</i>: not settled yet. Atoms in and out are the point's lineage.</p>"
+            "<i>pending</i>: not settled yet. Atoms in and out are the point's lineage "
+            "(<code>motools atom lineage ID</code> prints an atom's whole history).</p>"
             '<table class="steps"><tr><th>step</th><th>status</th><th>time</th>'
             "<th>code digest</th><th>atoms in</th><th>atoms out</th><th>error</th></tr>"
             + "".join(rows) + "</table>")
