@@ -56,7 +56,8 @@ def bundle_viewer(table: pa.Table, out_dir: Path, store: AtomStore) -> dict[int,
             (logs / rel).parent.mkdir(parents=True, exist_ok=True)
             write_eval_log(read_eval_log(str(path)), str(logs / rel), format="json")
             index = int(rel.parts[0].split("_", 1)[0].removeprefix("point-"))
-            links.setdefault(index, f"{VIEWER_DIR}/index.html#/logs/{quote(rel.as_posix())}")
+            route = quote(rel.as_posix(), safe="/=+")
+            links.setdefault(index, f"{VIEWER_DIR}/index.html#/logs/{route}")
         _quietly(lambda: bundle_log_dir(log_dir=str(logs), output_dir=str(target),
                                         overwrite=True))
     index_html = target / "index.html"

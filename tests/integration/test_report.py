@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from cli_runner import cli, write
@@ -154,7 +155,7 @@ def test_a_points_log_link_opens_inspect_viewer_on_its_samples(browser, url):
     assert link.get_attribute("href").startswith("inspect/index.html#/logs/point-001_")
     link.click()
     page.wait_for_selector("text=Hello, World!", timeout=30_000)  # a sample's target
-    assert "/logs/point-001_learning_rate=0.001_seed=1" in page.url
+    assert "/logs/point-001_learning_rate=0.001_seed=1" in unquote(page.url)
     assert "hello_world" in page.inner_text("body")
     assert problems.console_errors == [] and problems.failed_requests == []
 
