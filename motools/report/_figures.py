@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from motools.report._gather import ReportData
+    from motools.sweep import PointCurve
 
 _HEIGHT = 380
 _FINISHED = ("succeeded", "cached")
@@ -161,7 +162,7 @@ def _rungs(table: pa.Table, objective: Objective) -> Figure:
     return Figure("plot-rungs", f"{objective.label} across rungs", _fragment(fig, "plot-rungs"))
 
 
-def _curves(curves: list[Any]) -> Figure:
+def _curves(curves: list[PointCurve]) -> Figure:
     """The training loss against the step, one line per point that recorded it."""
     import plotly.graph_objects as go
 

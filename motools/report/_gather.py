@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from motools.atom import AtomStore
     from motools.engine import RunRecord, StepRun
+    from motools.sweep import PointCurve
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class ReportData:
     final: bool
     points: list[PointView]
     step_versions: dict[str, list[str]]
-    curves: list[Any]
+    curves: list[PointCurve]
     command: str
 
     @property

@@ -11,6 +11,7 @@ import time
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from motools import __version__
 from motools.report._metric import Objective, is_baseline, is_number, stderr_columns
 
 if TYPE_CHECKING:
@@ -93,8 +94,6 @@ def _header(data: ReportData, out_name: str) -> str:
         f"<code>{escape(step)}</code>: " + ", ".join(f"<code>{escape(v[:12])}</code>" for v in vs)
         for step, vs in data.step_versions.items()) or "-"
     version = run.info.get("motools_version")
-    from motools import __version__
-
     facts = [
         ("run", (f"<code>{escape(run.id)}</code> "
                 f'<span class="badge s-{escape(data.status)}">{escape(data.status)}</span>')),
