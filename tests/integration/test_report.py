@@ -226,3 +226,27 @@ def test_sweep_run_with_report_writes_it_when_the_run_ends(tmp_path):
     page = (out / "index.html").read_text()
     assert "SYNTHETIC: 8 of 8 points" in page
     assert not (out / "inspect").exists()  # the dummy eval backend writes no inspect log
+
+
+def test_the_report_works_from_an_s3_style_bucket(built, browser, s3_endpoint):
+    # Uploaded as `aws s3 sync DIR s3://BUCKET/PREFIX --acl public-read` would (types guessed
+    # from names), then read over plain HTTP under a prefix.
+    import mimetypes
+
+    import boto3
+    from s3_server import BUCKET
+
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    for path in sorted(built["site"].rglob("*")):
+        if path.is_file():
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            s3.put_object(Bucket=BUCKET, Key=f"sweeps/tiny/{path.relative_to(built['site'])}",
+                          Body=path.read_bytes(), ContentType=kind, ACL="public-read")
+    page, problems = open_page(browser, f"{s3_endpoint}/{BUCKET}/sweeps/tiny/index.html")
+    assert len(rows(page)) == POINTS
+    drawn = page.eval_on_selector_all("div.plot", "ds => ds.map(d => !!d.querySelector('svg'))")
+    assert drawn == [True, True, True]
+    page.click('#results tr[data-point="0"] a.log')
+    page.wait_for_selector("text=Hello, World!", timeout=30_000)
+    assert problems.console_errors == [] and problems.failed_requests == []
