@@ -29,10 +29,9 @@ _REPEAT_SUFFIXES = ("seed",)
 
 @dataclass(frozen=True)
 class Figure:
-    """One plot of the page: its anchor id, its title, and its HTML fragment."""
+    """One plot of the page: its div id and its HTML fragment."""
 
     id: str
-    title: str
     html: str
 
 
@@ -104,8 +103,8 @@ def _metric_vs(table: pa.Table, x: str, objective: Objective) -> Figure:
     over = f" (mean ± s.e. over {repeats} points)" if repeats > 1 else ""
     fig.update_yaxes(title=objective.label + over)
     fig.update_layout(title=f"{objective.label} vs {_short(x)}", showlegend=False)
-    return Figure(f"plot-metric-{_slug(x)}", f"{objective.label} vs {_short(x)}",
-                  _fragment(fig, f"plot-metric-{_slug(x)}"))
+    div_id = f"plot-metric-{_slug(x)}"
+    return Figure(div_id, _fragment(fig, div_id))
 
 
 def _parallel(table: pa.Table, params: list[str], objective: Objective) -> Figure:
@@ -139,8 +138,7 @@ def _parallel(table: pa.Table, params: list[str], objective: Objective) -> Figur
     # The axis labels sit above the plot area: the title goes above them.
     fig.update_layout(title={"text": f"parameters of each point, coloured by {objective.label}",
                              "y": 0.97, "yanchor": "top"})
-    return Figure("plot-parallel", "parallel coordinates",
-                  _fragment(fig, "plot-parallel", top=100))
+    return Figure("plot-parallel", _fragment(fig, "plot-parallel", top=100))
 
 
 def _rungs(table: pa.Table, objective: Objective) -> Figure:
@@ -159,7 +157,7 @@ def _rungs(table: pa.Table, objective: Objective) -> Figure:
     fig.update_xaxes(title="rung", dtick=1)
     fig.update_yaxes(title=objective.label)
     fig.update_layout(title=f"{objective.label} across rungs")
-    return Figure("plot-rungs", f"{objective.label} across rungs", _fragment(fig, "plot-rungs"))
+    return Figure("plot-rungs", _fragment(fig, "plot-rungs"))
 
 
 def _curves(curves: list[PointCurve]) -> Figure:
@@ -175,7 +173,7 @@ def _curves(curves: list[PointCurve]) -> Figure:
     fig.update_xaxes(title="step")
     fig.update_yaxes(title="training loss")
     fig.update_layout(title="training loss per step")
-    return Figure("plot-loss", "training loss", _fragment(fig, "plot-loss"))
+    return Figure("plot-loss", _fragment(fig, "plot-loss"))
 
 
 def _slug(name: str) -> str:
