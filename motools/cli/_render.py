@@ -53,11 +53,13 @@ def _short_names(columns: list[str]) -> dict[str, str]:
 def print_results(table: pa.Table, *, title: str, limit: int | None = 50) -> None:
     """A sweep's results: a row per point with its swept values, metrics, model and status.
 
-    Rows whose backends made their results up (`dummy`) say `synthetic` in the backends column.
+    Rows whose backends made their results up (`dummy`) say `synthetic` in the backends column;
+    a swept value the point did not set itself (the base config's) is dimmed.
     """
+    from rich.markup import escape
     from rich.table import Table
 
-    from motools.sweep import metric_columns, param_columns
+    from motools.sweep import metric_columns, param_columns, point_overrides
 
     params, metrics = param_columns(table), metric_columns(table)
     names = _short_names(params)
@@ -69,9 +71,12 @@ def print_results(table: pa.Table, *, title: str, limit: int | None = 50) -> Non
                 title=title)
     rows = table.to_pylist()
     synthetic = 0
-    for row in rows if limit is None else rows[:limit]:
+    sets = point_overrides(table)
+    for row, own in zip(rows if limit is None else rows[:limit], sets, strict=False):
         cells = [str(row["point"])]
-        cells += [_cell(row.get(p)) for p in [*params, *metrics, *adaptive]]
+        cells += [escape(_cell(row.get(p))) if p in own else f"[dim]{escape(_cell(row.get(p)))}[/]"
+                  for p in params]
+        cells += [_cell(row.get(m)) for m in [*metrics, *adaptive]]
         if context:
             backends = f"{row.get('train_backend') or '-'}/{row.get('eval_backend') or '-'}"
             if row.get("synthetic"):

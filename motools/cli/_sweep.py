@@ -46,6 +46,9 @@ def run(
     max_parallel: Annotated[int | None, typer.Option(
         min=1, help="At most this many step tasks at once (default: the file's, else no cap)."
     )] = None,
+    report: Annotated[Path | None, typer.Option(
+        help="When the run ends, write its report (a static HTML folder) here."
+    )] = None,
 ) -> int:
     """Run every point of a sweep as one plan; print a row per point and any failures."""
     from motools.engine import ProgressDisplay, RunOptions
@@ -91,6 +94,8 @@ def run(
         from motools.sweep.adaptive import summary_line
 
         console().print(summary_line(result.summary), highlight=False)
+    if report is not None:
+        _write_report(result.run_id, report, result.store)
     if result.failures:
         rows = [(f.step, _point_label(f.index, f.overrides), f.error) for f in result.failures]
         print_failures(rows, result.run_id)
@@ -170,6 +175,31 @@ def results(
         console().print(f"wrote {len(table)} rows to {output}", highlight=False)
     else:
         print_results(table, title=f"{run.name} ({run.id})", limit=None)
+
+
+@sweep_app.command("report")
+def report(
+    target: Annotated[str, typer.Argument(help="A sweep file (its latest run) or a run id.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the report to.")],
+    store: StoreOption = None,
+) -> None:
+    """Write a sweep's report: a static HTML folder (table, plots, eval logs), no network needed.
+
+    A sweep still running gets a live report (finished points, the rest pending); run the
+    command again to refresh it.
+    """
+    from motools.atom import get_store
+
+    st = get_store(store)
+    _write_report(_find_run(target, st).id, output, st)
+
+
+def _write_report(run_id: str, output: Path, store: AtomStore) -> None:
+    from motools.report import build_report
+
+    index = build_report(run_id, output, store=store)
+    console().print(f"wrote {index}; serve it with: python -m http.server -d {output}",
+                    highlight=False)
 
 
 @sweep_app.command("plot")

@@ -11,7 +11,13 @@ A sweep file runs with `run_sweep_file(path, options=RunOptions(...))`; `dry_run
 says what it would run without writing anything.
 """
 
-from motools.sweep._collate import metric_columns, param_columns, read_results, write_results
+from motools.sweep._collate import (
+    metric_columns,
+    param_columns,
+    point_overrides,
+    read_results,
+    write_results,
+)
 from motools.sweep._curves import PointCurve, plot_curves, training_curves
 from motools.sweep._expand import SweepPoint, config_paths
 from motools.sweep._file import dry_run_sweep_file, run_sweep_file
@@ -19,19 +25,22 @@ from motools.sweep._find import find_sweep_run, sweep_digest
 from motools.sweep._live import live_results
 from motools.sweep._logs import ExportedLogs, export_eval_logs
 from motools.sweep._overrides import apply_overrides, parse_override
-from motools.sweep._plot import plot
+from motools.sweep._plot import plot, reference_lines, summarize, use_log_x
 from motools.sweep._run import (
+    IndexedPoint,
     PointFailure,
     SweepPreview,
     SweepResult,
     dry_run_sweep,
     load_results,
+    read_point_index,
     run_sweep,
 )
 from motools.sweep._spec import SweepSpec, load_sweep
 
 __all__ = [
     "ExportedLogs",
+    "IndexedPoint",
     "PointCurve",
     "PointFailure",
     "SweepPoint",
@@ -52,10 +61,15 @@ __all__ = [
     "parse_override",
     "plot",
     "plot_curves",
+    "point_overrides",
+    "read_point_index",
     "read_results",
+    "reference_lines",
     "run_sweep",
     "run_sweep_file",
+    "summarize",
     "sweep_digest",
     "training_curves",
+    "use_log_x",
     "write_results",
 ]

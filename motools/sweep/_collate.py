@@ -1,6 +1,8 @@
 """Collate the outcomes of a sweep's points into one Arrow table, and read and write it.
 
-One row per point: `point`, one column per override dot path, the metric columns (with
+One row per point: `point`, one column per override dot path holding the point's *effective* value
+(the base config's value where the point does not set the path), `overrides` (the values the
+point set itself, as JSON), the metric columns (with
 `train_loss`, the final training loss, when the points' models record one), what the numbers
 are about (`model`, `train_backend`, `eval_backend`, and `synthetic`: true when a backend made the
 results up, e.g. `dummy`), then `status`, `error`, `failed_step` and `eval_atom`. The schema
@@ -25,11 +27,12 @@ TASK_COLUMN = "task"
 CONTEXT_COLUMNS = ("model", "train_backend", "eval_backend", "synthetic")
 STATUS_COLUMNS = ("status", "error", "failed_step", "eval_atom")
 TRAIN_LOSS_COLUMN = "train_loss"
+OVERRIDES_COLUMN = "overrides"
 # Statuses of the points of a sweep that has not finished (live results): they have no metrics.
 UNFINISHED_STATUSES = ("pending", "running", "interrupted")
 # An adaptive sweep's point that the schedule did not promote: finished, not failed.
 STOPPED = "stopped"
-_RESERVED = frozenset({"point", TASK_COLUMN, *CONTEXT_COLUMNS, *STATUS_COLUMNS})
+_RESERVED = frozenset({"point", OVERRIDES_COLUMN, TASK_COLUMN, *CONTEXT_COLUMNS, *STATUS_COLUMNS})
 _WRITE_SUFFIXES = (".parquet", ".csv")
 
 
@@ -40,6 +43,8 @@ class PointOutcome:
     Attributes:
         index: Position of the point in the sweep.
         overrides: Dot path -> value applied to the base config for this point.
+        defaults: Dot path -> the base config's value, for the paths other points of the sweep
+            set and this one does not (its effective value there).
         status: `succeeded`, `cached`, `failed` or `skipped`.
         error: One-line error of a failed point.
         failed_step: Name of the step that failed.
@@ -69,6 +74,7 @@ class PointOutcome:
     synthetic: bool = False
     train_loss: float | None = None
     schedule: dict[str, int] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
 
 
 def collate(outcomes: Sequence[PointOutcome]) -> pa.Table:
@@ -102,7 +108,9 @@ def collate(outcomes: Sequence[PointOutcome]) -> pa.Table:
 
     columns: dict[str, pa.Array] = {"point": pa.array([o.index for o in rows], pa.int64())}
     for path in params:
-        columns[path] = _infer([o.overrides.get(path) for o in rows])
+        columns[path] = _infer([o.overrides.get(path, o.defaults.get(path)) for o in rows])
+    columns[OVERRIDES_COLUMN] = pa.array(
+        [json.dumps(o.overrides, default=str, separators=(",", ":")) for o in rows], pa.string())
     if single:
         columns[TASK_COLUMN] = pa.array([next(iter(m), None) for m in metrics], pa.string())
     for (t, name), column in zip(metric_keys, metric_names):
@@ -121,7 +129,7 @@ def collate(outcomes: Sequence[PointOutcome]) -> pa.Table:
     for column in STATUS_COLUMNS:
         columns[column] = pa.array([getattr(o, column) for o in rows], pa.string())
 
-    expected = (1 + len(params) + int(single) + len(metric_names) + len(schedule)
+    expected = (2 + len(params) + int(single) + len(metric_names) + len(schedule)
                 + len(CONTEXT_COLUMNS) + len(STATUS_COLUMNS))
     if len(columns) != expected:
         clash = sorted(set(params) & (_RESERVED | set(metric_names) | set(schedule)))
@@ -140,6 +148,20 @@ def param_columns(table: pa.Table) -> list[str]:
 def metric_columns(table: pa.Table) -> list[str]:
     """Names of the metric columns of a results table, in column order."""
     return list(_metadata(table)["metric_columns"])
+
+
+def point_overrides(table: pa.Table) -> list[dict[str, Any]]:
+    """The values each point of a results table set itself (dot path -> value), in row order.
+
+    A parameter column shows every point's effective value; this tells which of those the point
+    chose and which it inherited from the base config (e.g. a baseline's learning rate).
+    """
+    if OVERRIDES_COLUMN in table.column_names:
+        return [json.loads(text or "{}") for text in table.column(OVERRIDES_COLUMN).to_pylist()]
+    # Tables collated before effective values: a set value was the only non-null one.
+    params = param_columns(table)
+    return [{p: row[p] for p in params if row[p] is not None}
+            for row in table.select(params).to_pylist()]
 
 
 def write_results(table: pa.Table, path: str | Path) -> Path:

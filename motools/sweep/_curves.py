@@ -79,15 +79,15 @@ def training_curves(
                         "rerun the sweep (cached steps are not recomputed)")
     outputs = {sr.plan_id: sr.outputs for sr in get_ledger(st).step_runs_of(run.id)}
     curves = []
-    for index, (overrides, nodes) in enumerate(entries):
-        atoms = [a for pid in nodes.values() for a in outputs.get(pid, {}).values()]
+    for index, entry in enumerate(entries):
+        atoms = [a for pid in entry.nodes.values() for a in outputs.get(pid, {}).values()]
         model = next((a for a in atoms if a.startswith("model-")), None)
         if model is None:
             continue
         info = Atom.load(model, store=st).metadata.get("info")
         if not isinstance(info, dict) or not info.get(LOSS_PER_STEP):
             continue
-        curves.append(PointCurve(index, overrides, model,
+        curves.append(PointCurve(index, entry.overrides, model,
                                  list(info[LOSS_PER_STEP]), list(info.get(LOSS_PER_EPOCH) or [])))
     return curves
 

@@ -45,14 +45,16 @@ def live_results(store: AtomStore, run: RunRecord) -> pa.Table | None:
     live = run.observed_status() == "running"
     workflow = str(run.info.get("workflow", run.name))
     outcomes = []
-    for index, (overrides, nodes) in enumerate(entries):
-        done = [settled[pid] for pid in nodes.values() if pid in settled]
-        if len(done) == len(nodes):
+    for index, entry in enumerate(entries):
+        done = [settled[pid] for pid in entry.nodes.values() if pid in settled]
+        if len(done) == len(entry.nodes):
             states = StepStates(StepState.from_step_run(sr) for sr in done)
             result = WorkflowResult(run.id, workflow, states, store)
-            outcomes.append(outcome(SweepPoint(index, overrides, None), result))
+            outcomes.append(outcome(SweepPoint(index, entry.overrides, None), result,
+                                    entry.defaults))
         else:
             status = ("running" if done else "pending") if live else "interrupted"
-            outcomes.append(PointOutcome(index=index, overrides=overrides, status=status))
+            outcomes.append(PointOutcome(index=index, overrides=entry.overrides, status=status,
+                                         defaults=entry.defaults))
     return collate(outcomes)
 

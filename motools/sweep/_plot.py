@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 
 from motools._errors import UserError
-from motools.sweep._collate import UNFINISHED_STATUSES, metric_columns, param_columns
+from motools.sweep._collate import (
+    UNFINISHED_STATUSES,
+    metric_columns,
+    param_columns,
+    point_overrides,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,7 +92,7 @@ def plot(
             ax.axhline(value, linestyle="--", color="gray", alpha=0.8, label=label)
         if not numeric_x:
             ax.set_xticks(range(len(categories)), [str(c) for c in categories])
-        elif _use_log_x(x, list(frame[x])):
+        elif use_log_x(x, list(frame[x])):
             ax.set_xscale("log")
         ax.set_xlabel(_short(x, params))
         ax.set_ylabel(f"{_short(y, metric_columns(table))}{_aggregation(frame, interval)}")
@@ -109,17 +114,18 @@ def plot(
 
 def _reference_rows(table: pa.Table, x: str, y: str, color: str | None
                     ) -> list[tuple[int, tuple[str, float]]]:
-    """Points with a `y` but no `x` (a baseline such as `n_epochs: 0` beside a learning-rate
-    grid): (rows, (label, mean of y)) per setting of the parameters they do set."""
+    """Points with a `y` that do not set `x` (a baseline such as `n_epochs: 0` beside a
+    learning-rate grid): (rows, (label, mean of y)) per setting of the parameters they do set."""
     frame = table.to_pandas()
-    keep = ~frame["status"].isin(_EXCLUDED_STATUSES) & frame[y].notna() & frame[x].isna()
+    sets = _set_frame(table)
+    keep = ~frame["status"].isin(_EXCLUDED_STATUSES) & frame[y].notna() & ~sets[x]
     if color is not None:
-        keep &= frame[color].isna()
+        keep &= ~sets[color]
     rows = frame[keep]
     if rows.empty:
         return []
-    params = [p for p in param_columns(table) if p != x and rows[p].notna().any()
-              and frame.loc[frame[x].notna(), p].isna().all()]
+    params = [p for p in param_columns(table) if p != x and sets.loc[keep, p].any()
+              and not sets.loc[sets[x], p].any()]
     out = []
     for key, group in (rows.groupby(params, dropna=False) if params else [((), rows)]):
         values = key if isinstance(key, tuple) else (key,)
@@ -129,7 +135,21 @@ def _reference_rows(table: pa.Table, x: str, y: str, color: str | None
     return out
 
 
-def _references(table: pa.Table, x: str, y: str, color: str | None) -> list[tuple[str, float]]:
+def _set_frame(table: pa.Table) -> pd.DataFrame:
+    """A boolean per point and parameter: did the point set it (not inherit the base value)?"""
+    import pandas as pd
+
+    sets = point_overrides(table)
+    return pd.DataFrame({p: [p in s for s in sets] for p in param_columns(table)},
+                        dtype=bool, index=range(len(sets)))
+
+
+def reference_lines(table: pa.Table, *, x: str, y: str, color: str | None = None
+                    ) -> list[tuple[str, float]]:
+    """The horizontal reference lines of a plot of `y` against `x`: the points that do not set
+    `x` (a baseline `n_epochs: 0` beside a learning-rate grid), as (label, mean of `y`) per
+    setting of the parameters they do set.
+    """
     return [ref for _, ref in _reference_rows(table, x, y, color)]
 
 
@@ -154,7 +174,9 @@ def summarize(table: pa.Table, *, x: str, y: str, color: str | None = None) -> p
     keys = [x] if color is None else [color, x]
     others = [p for p in param_columns(table) if p not in keys]
     frame = table.select(list(dict.fromkeys([*keys, y, *others, "status"]))).to_pandas()
-    keep = ~frame["status"].isin(_EXCLUDED_STATUSES) & frame[y].notna() & frame[x].notna()
+    # A point that leaves x to the base config is a reference line, not a point on the x axis.
+    keep = (~frame["status"].isin(_EXCLUDED_STATUSES) & frame[y].notna() & frame[x].notna()
+            & _set_frame(table)[x])
     kept = frame[keep]
     grouped = kept.groupby(keys, sort=True, dropna=False)[y]
     result = grouped.agg(mean="mean", sd=lambda s: s.std(ddof=1), n="count").reset_index()
@@ -165,7 +187,7 @@ def summarize(table: pa.Table, *, x: str, y: str, color: str | None = None) -> p
     return result.reset_index(drop=True)
 
 
-def _use_log_x(name: str, values: Sequence[Any]) -> bool:
+def use_log_x(name: str, values: Sequence[Any]) -> bool:
     """Whether the x axis should be logarithmic: learning-rate-like name or a wide positive span.
 
     Args:

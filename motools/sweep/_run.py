@@ -130,29 +130,70 @@ def compile_sweep(
     return points, plan
 
 
+def point_defaults(points: Sequence[SweepPoint]) -> list[dict[str, Any]]:
+    """Per point, the effective value of each path other points set and it does not.
+
+    What a results column shows for a point that leaves a swept path to the base config (a
+    baseline `n_epochs: 0` point's learning rate), read from the point's validated config.
+    """
+    paths = list(dict.fromkeys(path for p in points for path in p.overrides))
+    out = []
+    for point in points:
+        missing = [path for path in paths if path not in point.overrides]
+        data = config_to_dict(point.config) if missing and point.config is not None else {}
+        out.append({path: _value_at(data, path) for path in missing})
+    return out
+
+
+def _value_at(data: Any, path: str) -> Any:
+    for key in path.split("."):
+        if not isinstance(data, Mapping) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
 def point_index(points: Sequence[SweepPoint], plan: Plan) -> bytes:
-    """The POINTS_FILE of a sweep: each point's overrides and the plan node of each of its steps.
+    """The POINTS_FILE of a sweep: each point's overrides, the effective values of the paths it
+    leaves to the base config, and the plan node of each of its steps.
 
     A run file, not run info: it grows with the sweep (about 400 bytes a point), and run records
     are read whole whenever runs are listed.
     """
     steps = list(plan.points[0]) if plan.points else []
     data = {"steps": steps,
-            "points": [{"overrides": p.overrides, "nodes": [nodes[s] for s in steps]}
-                       for p, nodes in zip(points, plan.points, strict=True)]}
+            "points": [{"overrides": p.overrides, "defaults": defaults,
+                        "nodes": [nodes[s] for s in steps]}
+                       for p, defaults, nodes in zip(points, point_defaults(points), plan.points,
+                                                     strict=True)]}
     return json.dumps(data, default=str, separators=(",", ":")).encode()
 
 
-def read_point_index(
-    store: AtomStore, run_id: str
-) -> list[tuple[dict[str, Any], dict[str, str]]] | None:
-    """(overrides, step -> plan id) of each point of a sweep run; None if it stored no index."""
+@dataclass(frozen=True)
+class IndexedPoint:
+    """One point of a sweep run, as its POINTS_FILE recorded it.
+
+    Attributes:
+        overrides: Dot path -> value the point set.
+        nodes: Step name -> the plan id of the node that runs it for this point.
+        defaults: Effective values of the swept paths the point does not set (empty in runs
+            made before they were recorded).
+    """
+
+    overrides: dict[str, Any]
+    nodes: dict[str, str]
+    defaults: dict[str, Any]
+
+
+def read_point_index(store: AtomStore, run_id: str) -> list[IndexedPoint] | None:
+    """Each point of a sweep run, in point order; None if the run stored no index."""
     raw = store.get_run_file(run_id, POINTS_FILE)
     if raw is None:
         return None
     data = json.loads(raw)
     steps = data["steps"]
-    return [(dict(p["overrides"]), dict(zip(steps, p["nodes"], strict=True)))
+    return [IndexedPoint(dict(p["overrides"]), dict(zip(steps, p["nodes"], strict=True)),
+                         dict(p.get("defaults") or {}))
             for p in data["points"]]
 
 
@@ -173,8 +214,12 @@ def sweep_options(spec: SweepSpec, options: RunOptions | None) -> RunOptions:
     )
 
 
-def outcome(point: SweepPoint, result: WorkflowResult) -> PointOutcome:
-    """What one point's workflow result says: its status, metrics and context columns."""
+def outcome(point: SweepPoint, result: WorkflowResult,
+            defaults: Mapping[str, Any] | None = None) -> PointOutcome:
+    """What one point's workflow result says: its status, metrics and context columns.
+
+    `defaults` are the point's effective values of the swept paths it does not set.
+    """
     metrics: dict[str, dict[str, Any]] = {}
     eval_atom = eval_backend = None
     for state in result.step_states:
@@ -196,7 +241,8 @@ def outcome(point: SweepPoint, result: WorkflowResult) -> PointOutcome:
     return PointOutcome(
         index=point.index, overrides=dict(point.overrides), status=status,
         error=failed.error if failed else None, failed_step=failed.name if failed else None,
-        metrics=metrics, eval_atom=eval_atom, **point_context(result, eval_backend),
+        metrics=metrics, eval_atom=eval_atom, defaults=dict(defaults or {}),
+        **point_context(result, eval_backend),
     )
 
 
@@ -216,8 +262,10 @@ def execute_sweep(
     so the points that have finished can be collated while it runs (`motools.sweep._live`).
     """
     st = get_store(options.store)
+    from motools import __version__
+
     info: dict[str, Any] = {"source": source, "points": len(points), "workflow": workflow.name,
-                            "sweep_digest": sweep_digest(spec)}
+                            "sweep_digest": sweep_digest(spec), "motools_version": __version__}
     if overrides:
         info["overrides"] = list(overrides)
     run, done = execute_plan(
@@ -231,7 +279,8 @@ def execute_sweep(
         )
         for mapping in plan.points
     ]
-    table = collate([outcome(p, r) for p, r in zip(points, results, strict=True)])
+    table = collate([outcome(p, r, d) for p, r, d
+                     in zip(points, results, point_defaults(points), strict=True)])
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     uri = st.put_run_file(run.id, RESULTS_FILE, buffer.getvalue())

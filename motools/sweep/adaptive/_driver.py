@@ -105,7 +105,11 @@ def execute_adaptive(
     """
     plan = plan_adaptive(spec, workflow, dict(base), source)
     store = get_store(options.store)
+    from motools import __version__
+
+    # `metric` and `mode` at the top: what the report ranks the points by.
     run_info = {"source": source, "workflow": workflow.name, "sweep_digest": sweep_digest(spec),
+                "motools_version": __version__, "metric": plan.metric, "mode": plan.mode,
                 "adaptive": plan.describe(), **(info or {})}
     with open_run(store, kind="sweep", name=spec.name or workflow.name, options=options,
                   info=run_info) as run:

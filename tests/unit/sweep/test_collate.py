@@ -14,6 +14,7 @@ from motools.sweep._collate import (
     collate,
     metric_columns,
     param_columns,
+    point_overrides,
     read_results,
     write_results,
 )
@@ -61,11 +62,27 @@ def test_override_columns_named_by_dot_path_in_first_seen_order() -> None:
     assert table.column(SEED).to_pylist() == [None, 3]
 
 
+def test_a_path_a_point_does_not_set_shows_the_base_value_and_overrides_say_what_it_set() -> None:
+    epochs = "submit_training.hyperparameters.n_epochs"
+    trained = ok(0, {LR: 1e-4}, defaults={epochs: 1})
+    baseline = ok(1, {epochs: 0}, defaults={LR: 3e-3})
+    table = collate([trained, baseline])
+    assert table.column(LR).to_pylist() == [1e-4, 3e-3]
+    assert table.column(epochs).to_pylist() == [1, 0]
+    assert point_overrides(table) == [{LR: 1e-4}, {epochs: 0}]
+    assert json.loads(table.column("overrides")[1].as_py()) == {epochs: 0}
+
+
+def test_a_table_without_an_overrides_column_reads_set_values_as_the_non_null_ones() -> None:
+    table = collate([ok(0, {LR: 1e-4}), ok(1, {SEED: 1})]).drop_columns(["overrides"])
+    assert point_overrides(table) == [{LR: 1e-4}, {SEED: 1}]
+
+
 def test_single_task_gives_plain_metric_columns_and_a_task_column() -> None:
     table = collate(sample_outcomes())
     assert metric_columns(table) == ["accuracy", "stderr", "n"]
     assert table.column_names == [
-        "point", LR, SEED, "task", "accuracy", "stderr", "n",
+        "point", LR, SEED, "overrides", "task", "accuracy", "stderr", "n",
         "model", "train_backend", "eval_backend", "synthetic",
         "status", "error", "failed_step", "eval_atom",
     ]  # fmt: skip

@@ -12,7 +12,7 @@ import pytest
 
 from motools._errors import UserError
 from motools.sweep._collate import PointOutcome, collate
-from motools.sweep._plot import _aggregation, _half_width, _use_log_x, plot, summarize
+from motools.sweep._plot import _aggregation, _half_width, use_log_x, plot, summarize
 
 LR = "submit_training.hyperparameters.learning_rate"
 SEED = "submit_training.hyperparameters.seed"
@@ -104,13 +104,13 @@ def test_color_axis_gives_one_line_per_value(tmp_path: Path) -> None:
 
 
 def test_log_x_for_learning_rates_and_wide_positive_spans() -> None:
-    assert _use_log_x(LR, LRS)
-    assert _use_log_x("train.lr", [0.1, 0.2])
-    assert not _use_log_x(SEED, [0, 1, 2])
-    assert not _use_log_x("train.epochs", [1, 2, 4])
-    assert _use_log_x("train.batch_tokens", [10, 1000, 100_000])
-    assert not _use_log_x(LR, [0.0, 1e-4])  # log of zero is undefined
-    assert not _use_log_x("train.name", ["a", "b"])
+    assert use_log_x(LR, LRS)
+    assert use_log_x("train.lr", [0.1, 0.2])
+    assert not use_log_x(SEED, [0, 1, 2])
+    assert not use_log_x("train.epochs", [1, 2, 4])
+    assert use_log_x("train.batch_tokens", [10, 1000, 100_000])
+    assert not use_log_x(LR, [0.0, 1e-4])  # log of zero is undefined
+    assert not use_log_x("train.name", ["a", "b"])
 
 
 def test_failed_rows_are_left_out(tmp_path: Path) -> None:
@@ -154,11 +154,23 @@ def test_importing_plot_does_not_import_matplotlib() -> None:
 
 
 def test_a_point_without_the_x_parameter_is_a_labelled_reference_line() -> None:
-    from motools.sweep._plot import _references
+    from motools.sweep._plot import reference_lines
 
     epochs = "submit_training.hyperparameters.n_epochs"
     baseline = PointOutcome(9, {epochs: 0}, "succeeded",
                             metrics={"hello_world": {"accuracy": 0.1, "n": 10}})
     table = collate([*grid(), baseline])
-    assert _references(table, LR, "accuracy", None) == [("n_epochs=0", 0.1)]
-    assert _references(collate(grid()), LR, "accuracy", None) == []
+    assert reference_lines(table, x=LR, y="accuracy") == [("n_epochs=0", 0.1)]
+    assert reference_lines(collate(grid()), x=LR, y="accuracy") == []
+
+
+def test_a_baseline_shown_with_its_inherited_x_value_is_still_a_reference_not_a_point() -> None:
+    from motools.sweep._plot import reference_lines
+
+    epochs = "submit_training.hyperparameters.n_epochs"
+    baseline = PointOutcome(9, {epochs: 0}, "succeeded", defaults={LR: 1e-5},
+                            metrics={"hello_world": {"accuracy": 0.1, "n": 10}})
+    table = collate([*grid(), baseline])
+    assert table.column(LR).to_pylist()[-1] == 1e-5
+    assert reference_lines(table, x=LR, y="accuracy") == [("n_epochs=0", 0.1)]
+    assert list(summarize(table, x=LR, y="accuracy")["n"]) == [3, 3, 3]
