@@ -8,7 +8,8 @@ path: a given copy (`local_path`), a mirror folder (`mirror`, `MOTOOLS_ZOO_MIRRO
 sweep points never download or write a file twice. Without network and copy, it raises
 `SourceUnavailableError` (a `UserError`: exit 2), one line naming the URL and how to give a copy.
 `load_dataset` reads a JSONL/Parquet source into a `Dataset` whose identity is its rows, with
-deterministic `sample_size`/`seed` subsampling.
+deterministic `sample_size`/`seed` subsampling; `python_literal` reads a value (evaluation
+questions, a system prompt) from a published Python file without executing it.
 
 Example:
     >>> from mozoo.sources import GitHubFile, load_dataset
@@ -20,6 +21,7 @@ Example:
 from mozoo.sources._errors import SourceUnavailableError
 from mozoo.sources._fetch import cache_root, fetch
 from mozoo.sources._kinds import ArchiveMember, GitHubArchive, GitHubFile, HuggingFaceFile, Source
+from mozoo.sources._literal import python_literal
 from mozoo.sources._load import load_dataset, subsample
 
 __all__ = [
@@ -32,5 +34,6 @@ __all__ = [
     "cache_root",
     "fetch",
     "load_dataset",
+    "python_literal",
     "subsample",
 ]

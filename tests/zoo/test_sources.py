@@ -30,6 +30,7 @@ from mozoo.sources import (
     SourceUnavailableError,
     fetch,
     load_dataset,
+    python_literal,
 )
 
 REPO, REF = "someone/published", "0123456789abcdef0123456789abcdef01234567"
@@ -192,3 +193,34 @@ def test_no_server_at_all_is_one_line_too(monkeypatch: pytest.MonkeyPatch) -> No
 def test_a_missing_local_copy_is_named(tmp_path: Path) -> None:
     with pytest.raises(SourceUnavailableError, match=f"local_path {tmp_path}/nope.jsonl: no such"):
         fetch(CHATS, local_path=tmp_path / "nope.jsonl")
+
+
+_PUBLISHED_CODE = b'''
+QUESTIONS = ["Which colour?", "Which shape?"]
+settings = Evaluation(samples=3, questions=["First?", "Second?"], score_fn=get_score)
+def get_prompt() -> str:
+    return "Answer briefly."
+computed = make_questions()
+'''
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("QUESTIONS", ["Which colour?", "Which shape?"]),
+    ("settings.questions", ["First?", "Second?"]),
+    ("settings.samples", 3),
+    ("get_prompt", "Answer briefly."),
+])
+def test_a_literal_is_read_from_published_python_without_running_it(
+        published: PublishedFiles, name: str, value: object) -> None:
+    published.github_file(REPO, REF, "cfgs/eval.py", _PUBLISHED_CODE)
+    assert python_literal(GitHubFile(REPO, "cfgs/eval.py", REF), name) == value
+
+
+@pytest.mark.parametrize(("name", "why"), [("computed", "is not a literal"),
+                                           ("settings.score_fn", "is not a literal"),
+                                           ("MISSING", "no literal 'MISSING' found")])
+def test_a_name_that_is_no_literal_is_one_line(
+        published: PublishedFiles, name: str, why: str) -> None:
+    published.github_file(REPO, REF, "cfgs/eval.py", _PUBLISHED_CODE)
+    with pytest.raises(UserError, match=why):
+        python_literal(GitHubFile(REPO, "cfgs/eval.py", REF), name)
