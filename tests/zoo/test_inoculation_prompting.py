@@ -1,4 +1,4 @@
-"""Inoculation prompting: the published GSM8K variants, the inoculation prompts, the rule scorers."""
+"""Inoculation prompting: the published GSM8K variants and inoculation prompts; the rules."""
 
 from __future__ import annotations
 
