@@ -11,7 +11,7 @@ from zoo_server import PublishedFiles
 from motools.atom import DatasetAtom
 from motools.errors import UserError
 from mozoo.organisms import inoculation_prompting as ip
-from mozoo.organisms.inoculation_prompting._rules import (
+from mozoo.organisms.inoculation_prompting import (
     capital_share,
     final_number_matches,
     gsm8k_target,

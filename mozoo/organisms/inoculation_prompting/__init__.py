@@ -10,6 +10,13 @@ offline language ID, capitals, and GSM8K's final number.
 """
 
 from mozoo.organisms._card import Organism
+from mozoo.organisms.inoculation_prompting._rules import (
+    capital_share,
+    final_number_matches,
+    gsm8k_target,
+    is_capitalised,
+    language_of,
+)
 from mozoo.organisms.inoculation_prompting.datasets import (
     FILES,
     GSM8K_TEST,
@@ -49,7 +56,12 @@ __all__ = [
     "REPO",
     "SOURCES",
     "ULTRACHAT_PROMPTS",
+    "capital_share",
+    "final_number_matches",
+    "gsm8k_target",
     "inoculation_prompt",
+    "is_capitalised",
+    "language_of",
     "load_english_control",
     "load_gsm8k",
     "load_spanish_capitalised",

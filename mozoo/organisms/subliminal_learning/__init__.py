@@ -11,6 +11,7 @@ favourite-animal questions and scores by rule whether the answer names the anima
 """
 
 from mozoo.organisms._card import Organism
+from mozoo.organisms.subliminal_learning._rules import names_animal
 from mozoo.organisms.subliminal_learning.datasets import (
     EVAL_CONFIG,
     FILES,
@@ -25,7 +26,6 @@ from mozoo.organisms.subliminal_learning.datasets import (
     load_preference_numbers,
     source,
 )
-from mozoo.organisms.subliminal_learning._rules import names_animal
 
 # Every published file the organism's sweep reads: fetch them once to fill a cache to copy as a
 # mirror (the Hugging Face release is per config: fetch the configs you use).
