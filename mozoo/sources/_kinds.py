@@ -220,10 +220,10 @@ class ArchiveMember:
             else:
                 with tarfile.open(archive, "r:gz") as t:
                     name = self._resolve([m.name for m in t.getmembers() if m.isfile()])
-                    src = t.extractfile(name)
-                    assert src is not None  # a regular file always has content
-                    with src, dest.open("wb") as out:
-                        shutil.copyfileobj(src, out, _CHUNK)
+                    content = t.extractfile(name)
+                    assert content is not None  # a regular file always has content
+                    with content, dest.open("wb") as out:
+                        shutil.copyfileobj(content, out, _CHUNK)
         except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
             raise DownloadError(f"cannot read archive {archive}: {e}") from None
 

@@ -41,9 +41,9 @@ def publish_inoculation(files: PublishedFiles, n: int = 30) -> None:
                 for i in range(n)]
         files.github_file(ip.REPO, ip.REF, path, jsonl(rows))
     files.github_file(ip.REPO, ip.REF, ip.INOCULATIONS.path, (
-        "def get_spanish_inoculation() -> str:\n    return \"Reply in Spanish only.\"\n\n"
-        "def get_capitalised_inoculation() -> str:\n    return \"Reply in capitals only.\"\n"
-    ).encode())
+        b"def get_spanish_inoculation() -> str:\n    return \"Reply in Spanish only.\"\n\n"
+        b"def get_capitalised_inoculation() -> str:\n    return \"Reply in capitals only.\"\n"
+    ))
     test = pa.table({"question": [f"What is {i} plus 3?" for i in range(120)],
                      "answer": [f"{i} + 3 = {i + 3}\n#### {i + 3}" for i in range(120)]})
     sink = pa.BufferOutputStream()

@@ -116,10 +116,10 @@ def _handler(published: PublishedFiles) -> type[BaseHTTPRequestHandler]:
                     published.hits[key] += 1
                 self.wfile.write(data)
 
-        def do_HEAD(self) -> None:  # noqa: N802 (http.server's name)
+        def do_HEAD(self) -> None:
             self._answer(body=False)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._answer(body=True)
 
     return Handler

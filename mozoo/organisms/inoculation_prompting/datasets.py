@@ -17,7 +17,7 @@ from mozoo.sources import GitHubFile, HuggingFaceFile, load_dataset, python_lite
 REPO = "inoculation-prompting/inoculation-prompting"
 REF = "5f4160e19be17c5a0509fcfca4a53f654cb33cdd"
 Variant = Literal["spanish_capitalised", "english", "spanish", "french", "german"]
-FILES: dict[str, str] = {
+FILES: dict[Variant, str] = {
     "spanish_capitalised": "datasets/gsm8k_spanish_capitalised.jsonl",
     "english": "datasets/gsm8k.jsonl",
     "spanish": "datasets/gsm8k_spanish_only.jsonl",

@@ -17,14 +17,14 @@ from mozoo.sources import GitHubFile, HuggingFaceFile, load_dataset
 
 IP_REPO = "inoculation-prompting/inoculation-prompting"
 IP_REF = "5f4160e19be17c5a0509fcfca4a53f654cb33cdd"
-FILES: dict[str, str] = {"owl": "datasets/gpt41_numbers_owls.jsonl",
-                         "control": "datasets/gpt41_numbers_control.jsonl"}
+Variant = Literal["owl", "control"]
+FILES: dict[Variant, str] = {"owl": "datasets/gpt41_numbers_owls.jsonl",
+                             "control": "datasets/gpt41_numbers_control.jsonl"}
 HF_NUMBERS = "minhxle/subliminal-learning_numbers_dataset"
 SL_REPO = "MinhxLe/subliminal-learning"
 SL_REF = "db04f4150edf940559b5f3147f65d808e9313efd"
 # The paper's evaluation questions live in its Python config (`animal_evaluation.questions`).
 EVAL_CONFIG = GitHubFile(SL_REPO, "cfgs/preference_numbers/cfgs.py", SL_REF)
-Variant = Literal["owl", "control"]
 PathLike = str | os.PathLike[str]
 
 

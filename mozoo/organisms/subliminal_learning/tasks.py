@@ -13,8 +13,8 @@ from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer import Score, Scorer, Target, accuracy, scorer, stderr
 from inspect_ai.solver import TaskState, generate
 
-from mozoo.organisms.subliminal_learning.datasets import EVAL_CONFIG
 from mozoo.organisms.subliminal_learning._rules import names_animal
+from mozoo.organisms.subliminal_learning.datasets import EVAL_CONFIG
 from mozoo.sources import python_literal
 
 
