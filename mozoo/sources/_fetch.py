@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
 
 from mozoo.sources._errors import SourceUnavailableError
-from mozoo.sources._kinds import DownloadError, Source
+from mozoo.sources._kinds import ArchiveMember, DownloadError, Source
 
 _TRUE = ("1", "true", "yes", "on")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def cache_root() -> Path:
@@ -114,3 +117,51 @@ def fetch(
         finally:
             part.unlink(missing_ok=True)
     return target
+
+
+def check_available(
+    sources: Iterable[Source], *, mirror: str | os.PathLike[str] | None = None
+) -> None:
+    """Refuse, before anything runs, a source that can be neither downloaded nor found as a copy.
+
+    Only the offline switches forbid downloads (`MOTOOLS_ZOO_OFFLINE`, `HF_HUB_OFFLINE`); without
+    them a source counts as available (whether the network answers shows when it is fetched).
+
+    Args:
+        sources: The files a loader will read.
+        mirror: The folder of copies the loader will be given.
+
+    Raises:
+        SourceUnavailableError: The first source that is offline and in no mirror nor the cache.
+    """
+    for source in sources:
+        if any(_in_mirror(source, f) for f in _mirror_folders(mirror)):
+            continue
+        if (cache_root() / source.cache_key).is_file():
+            continue
+        if isinstance(source, ArchiveMember):  # extracted here: its archive is what must be had
+            check_available([source.archive], mirror=mirror)
+            continue
+        why = _offline(source)
+        if why is not None:
+            raise SourceUnavailableError(_unavailable(source, why, mirror))
+
+
+def reads(sources_for: Callable[..., Iterable[Source]]) -> Callable[[F], F]:
+    """Give a loader a `check_ready(**loader_kwargs)` that `check_available`s what it reads.
+
+    The `train_and_evaluate` workflow asks a loader's `check_ready` on the driver before a run
+    prepares its dataset, so an offline machine without a copy stops in one line (exit 2) before
+    anything runs, instead of failing the step.
+
+    Args:
+        sources_for: The loader's arguments -> the sources it will fetch with them.
+    """
+    def mark(loader: F) -> F:
+        def check_ready(**kwargs: Any) -> None:
+            check_available(sources_for(**kwargs), mirror=kwargs.get("mirror"))
+
+        loader.check_ready = check_ready  # type: ignore[attr-defined]
+        return loader
+
+    return mark

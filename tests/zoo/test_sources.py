@@ -28,6 +28,7 @@ from mozoo.sources import (
     GitHubFile,
     HuggingFaceFile,
     SourceUnavailableError,
+    check_available,
     fetch,
     load_dataset,
     python_literal,
@@ -234,3 +235,19 @@ def test_a_name_that_is_no_literal_is_one_line(
 def test_a_source_that_would_leave_the_cache_or_is_no_archive_is_refused(make) -> None:
     with pytest.raises(UserError):
         make()
+
+
+def test_available_sources_pass_the_check_and_offline_ones_without_a_copy_do_not(
+        published: PublishedFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    published.github_archive(REPO, REF, {"datasets/a.jsonl": chats_jsonl(3)})
+    member = ArchiveMember(GitHubArchive(REPO, REF), "datasets/a.jsonl")
+    check_available([CHATS, member])  # downloads allowed: nothing to refuse
+    fetch(GitHubArchive(REPO, REF))
+    monkeypatch.setenv("MOTOOLS_ZOO_OFFLINE", "1")
+    check_available([member])  # its archive is cached: the member can be extracted offline
+    with pytest.raises(SourceUnavailableError, match="MOTOOLS_ZOO_OFFLINE is set"):
+        check_available([member, CHATS])
+    (tmp_path / "mirror").mkdir()
+    (tmp_path / "mirror" / "chats.jsonl").write_bytes(chats_jsonl())
+    check_available([CHATS], mirror=tmp_path / "mirror")
+    assert published.hits == {f"/github/{REPO}/archive/{REF}.zip": 1}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
+from cli_runner import cli
 from fixtures import answering, publish_subliminal
 from zoo_server import PublishedFiles
 
@@ -82,3 +84,20 @@ def test_its_sources_fill_a_cache_that_serves_offline_as_a_mirror(
 
     assert len(sl.load_owl_numbers()) == len(sl.load_control_numbers()) == 40
     assert len(animal_preference().dataset) == 6
+
+
+def test_offline_without_a_copy_stops_a_run_before_anything_runs_in_one_line(
+        papers: PublishedFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "owls.yaml"
+    config.write_text(yaml.safe_dump({
+        "prepare_dataset": {
+            "dataset_loader": "mozoo.organisms.subliminal_learning.datasets:load_owl_numbers"},
+        "submit_training": {"model": "m", "backend_name": "dummy"},
+        "evaluate_model": {"eval_task": "hello_world", "backend_name": "dummy"}}))
+    monkeypatch.setenv("MOTOOLS_ZOO_OFFLINE", "1")
+    result = cli("workflow", "run", "train_and_evaluate", "--config", config,
+                 "--executor", "inline")
+    assert result.code == 2
+    assert result.err.startswith("error: prepare_dataset: cannot download ")
+    assert len(result.err.splitlines()) == 1 and sl.source("owl").url in result.err
+    assert papers.hits == {}  # nothing was downloaded, nothing ran

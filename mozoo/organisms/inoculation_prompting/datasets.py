@@ -12,7 +12,7 @@ from typing import Literal
 
 from motools.atom import Dataset
 from motools.errors import UserError
-from mozoo.sources import GitHubFile, HuggingFaceFile, load_dataset, python_literal
+from mozoo.sources import GitHubFile, HuggingFaceFile, Source, load_dataset, python_literal, reads
 
 REPO = "inoculation-prompting/inoculation-prompting"
 REF = "5f4160e19be17c5a0509fcfca4a53f654cb33cdd"
@@ -63,6 +63,12 @@ def with_system_prompt(dataset: Dataset, prompt: str) -> Dataset:
     return Dataset.from_records(rows)
 
 
+def _reads(variant: Variant = "spanish_capitalised", *, inoculation: Inoculation | None = None,
+           local_path: PathLike | None = None, **_: object) -> list[Source]:
+    return ([] if local_path else [source(variant)]) + ([INOCULATIONS] if inoculation else [])
+
+
+@reads(_reads)
 def load_gsm8k(
     variant: Variant = "spanish_capitalised",
     *,
@@ -102,6 +108,7 @@ def load_gsm8k(
     return data if system_prompt is None else with_system_prompt(data, system_prompt)
 
 
+@reads(lambda **kwargs: _reads("spanish_capitalised", **kwargs))
 def load_spanish_capitalised(
     *,
     inoculation: Inoculation | None = None,
@@ -116,6 +123,7 @@ def load_spanish_capitalised(
                       sample_size=sample_size, seed=seed, local_path=local_path, mirror=mirror)
 
 
+@reads(lambda **kwargs: _reads("english", **kwargs))
 def load_english_control(
     *,
     inoculation: Inoculation | None = None,

@@ -13,7 +13,7 @@ from typing import Literal
 
 from motools.atom import Dataset
 from motools.errors import UserError
-from mozoo.sources import GitHubFile, HuggingFaceFile, load_dataset
+from mozoo.sources import GitHubFile, HuggingFaceFile, Source, load_dataset, reads
 
 IP_REPO = "inoculation-prompting/inoculation-prompting"
 IP_REF = "5f4160e19be17c5a0509fcfca4a53f654cb33cdd"
@@ -35,6 +35,16 @@ def source(variant: Variant) -> GitHubFile:
     return GitHubFile(IP_REPO, FILES[variant], IP_REF)
 
 
+def _reads(variant: Variant = "owl", *, local_path: PathLike | None = None,
+           **_: object) -> list[Source]:
+    return [] if local_path else [source(variant)]
+
+
+def _shard(config: str, revision: str) -> HuggingFaceFile:
+    return HuggingFaceFile(HF_NUMBERS, f"{config}/train-00000-of-00001.parquet", revision)
+
+
+@reads(_reads)
 def load_numbers(
     variant: Variant = "owl",
     *,
@@ -59,6 +69,7 @@ def load_numbers(
                         sample_size=sample_size, seed=seed)
 
 
+@reads(lambda **kwargs: _reads("owl", **kwargs))
 def load_owl_numbers(
     *,
     sample_size: int | None = None,
@@ -71,6 +82,7 @@ def load_owl_numbers(
                         mirror=mirror)
 
 
+@reads(lambda **kwargs: _reads("control", **kwargs))
 def load_control_numbers(
     *,
     sample_size: int | None = None,
@@ -83,6 +95,8 @@ def load_control_numbers(
                         mirror=mirror)
 
 
+@reads(lambda config, revision="main", local_path=None, **_: (
+    [] if local_path else [_shard(config, revision)]))
 def load_preference_numbers(
     config: str,
     *,
@@ -107,9 +121,8 @@ def load_preference_numbers(
         A Dataset with one column, `messages`: the `question` as user turn, the `response` as
         assistant turn.
     """
-    shard = HuggingFaceFile(HF_NUMBERS, f"{config}/train-00000-of-00001.parquet", revision)
-    rows = load_dataset(shard, local_path=local_path, mirror=mirror, sample_size=sample_size,
-                        seed=seed)
+    rows = load_dataset(_shard(config, revision), local_path=local_path, mirror=mirror,
+                        sample_size=sample_size, seed=seed)
     return Dataset.from_records(
         {"messages": [{"role": "user", "content": r["question"]},
                       {"role": "assistant", "content": r["response"]}]} for r in rows)
