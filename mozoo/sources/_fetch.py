@@ -46,6 +46,16 @@ def _in_mirror(source: Source, folder: Path) -> Path | None:
     return None
 
 
+def _copy(source: Source, mirror: str | os.PathLike[str] | None) -> Path | None:
+    """The source's file in a mirror folder or the cache, if it is there."""
+    for folder in _mirror_folders(mirror):
+        found = _in_mirror(source, folder)
+        if found is not None:
+            return found
+    cached = cache_root() / source.cache_key
+    return cached if cached.is_file() else None
+
+
 def _offline(source: Source) -> str | None:
     if os.environ.get("MOTOOLS_ZOO_OFFLINE", "").lower() in _TRUE:
         return "MOTOOLS_ZOO_OFFLINE is set"
@@ -92,13 +102,10 @@ def fetch(
             raise SourceUnavailableError(
                 f"local_path {path}: no such file (it should be a copy of {source.url})")
         return path
-    for folder in _mirror_folders(mirror):
-        found = _in_mirror(source, folder)
-        if found is not None:
-            return found
+    found = _copy(source, mirror)
+    if found is not None:
+        return found
     target = cache_root() / source.cache_key
-    if target.is_file():
-        return target
     from filelock import FileLock
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -135,9 +142,7 @@ def check_available(
         SourceUnavailableError: The first source that is offline and in no mirror nor the cache.
     """
     for source in sources:
-        if any(_in_mirror(source, f) for f in _mirror_folders(mirror)):
-            continue
-        if (cache_root() / source.cache_key).is_file():
+        if _copy(source, mirror) is not None:
             continue
         if isinstance(source, ArchiveMember):  # extracted here: its archive is what must be had
             check_available([source.archive], mirror=mirror)
