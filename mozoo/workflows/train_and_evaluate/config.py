@@ -44,6 +44,15 @@ class PrepareDatasetConfig(_Section):
             pass
         return self
 
+    def check_ready(self) -> None:
+        """What the loader needs from this machine (e.g. its published files when offline), asked
+        on the driver only when the dataset has to be prepared, through the loader's own
+        optional `check_ready(**loader_kwargs)`."""
+        loader = import_string(self.dataset_loader, what="dataset_loader")
+        check = getattr(loader, "check_ready", None)
+        if check is not None:
+            check(**self.loader_kwargs)
+
 
 class SubmitTrainingConfig(_Section):
     """What to fine-tune, how, and on which backend."""
