@@ -7,8 +7,8 @@ import typer
 from motools.cli._app import app
 from motools.cli._render import console
 
-zoo_app = typer.Typer(help="Browse datasets, tasks, workflows, backends and other plugins.",
-                      no_args_is_help=True)
+zoo_app = typer.Typer(help="Browse model organisms, datasets, tasks, workflows, backends and "
+                           "other plugins.", no_args_is_help=True)
 app.add_typer(zoo_app, name="zoo")
 
 _SECTIONS = (
@@ -21,19 +21,28 @@ _SECTIONS = (
     ("eval_provider", "eval providers"),
     ("atom_type", "atom types"),
 )
+_ORGANISM_COLUMNS = ("paper", "source", "size", "scorer", "judge")
 
 
 @zoo_app.command("list")
 def list_zoo() -> None:
-    """Every registered workflow, dataset, eval task, backend, engine, provider and atom type."""
+    """Every model organism (paper, source, size, scorer, judge), then every registered
+    workflow, dataset, eval task, backend, engine, provider and atom type."""
     from rich.table import Table
 
-    from motools.registry import describe, entries
+    from motools.registry import card, describe, entries
 
+    # Read from source (a card's literal arguments, a workflow's `description=`): nothing is
+    # imported, so listing stays fast and never loads inspect-ai or a training library.
+    organisms = Table("name", *_ORGANISM_COLUMNS, title="model organisms", title_justify="left",
+                      box=None)
+    for entry in entries("organism"):
+        fields = card(entry)
+        organisms.add_row(entry.name, *(str(fields.get(c, "")) for c in _ORGANISM_COLUMNS))
+    console().print(organisms)
     for kind, title in _SECTIONS:
         table = Table("name", "import path", "description", title=title, title_justify="left",
                       box=None)
         for entry in entries(kind):  # type: ignore[arg-type]
-            # Read from source (a workflow's literal `description=` too): nothing is imported.
             table.add_row(entry.name, entry.target, describe(entry))
         console().print(table)

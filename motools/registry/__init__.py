@@ -11,6 +11,7 @@ Packages register through entry points too, e.g. in pyproject.toml:
     my_pipeline = "my_pkg.workflows:my_workflow"
 """
 
+from motools.registry._cards import card
 from motools.registry._registry import (
     KINDS,
     CallableImportString,
@@ -44,6 +45,7 @@ __all__ = [
     "TrainingBackendName",
     "TaskReference",
     "available",
+    "card",
     "choices_text",
     "describe",
     "entries",

@@ -1,8 +1,9 @@
 """The one registry: every plugin kind of motools, by name.
 
 Kinds: workflows, training backends and the training engines their SFT loop runs on, eval
-backends and the eval providers that serve a model atom to inspect-ai, datasets, eval tasks, and
-atom types (the Atom subclass `Atom.load` returns for a type).
+backends and the eval providers that serve a model atom to inspect-ai, datasets, eval tasks, atom
+types (the Atom subclass `Atom.load` returns for a type), and model organisms (a card: the paper,
+sources, size, scorer and judge of a zoo organism, read by `card` without importing it).
 
 Entries are import strings (`module:attribute`), imported only when resolved, so listing names is
 cheap and every name resolves the same way inside a fresh Ray worker. Third-party packages (and
@@ -33,7 +34,7 @@ from motools.registry._builtins import BUILTINS, SYNTHETIC
 
 Kind = Literal[
     "workflow", "training_backend", "eval_backend", "dataset", "task",
-    "training_engine", "eval_provider", "atom_type",
+    "training_engine", "eval_provider", "atom_type", "organism",
 ]
 KINDS: tuple[str, ...] = get_args(Kind)
 
@@ -46,6 +47,7 @@ _LABELS = {
     "training_engine": "training engine",
     "eval_provider": "eval provider",
     "atom_type": "atom type",
+    "organism": "model organism",
 }
 
 
