@@ -9,7 +9,8 @@ import yaml
 from cli_runner import cli
 
 REPO = Path(__file__).resolve().parents[2]
-SWEEPS = {"inoculation_prompting.yaml": 5, "subliminal_learning.yaml": 3}
+SWEEPS = {"inoculation_prompting.yaml": 5, "subliminal_learning.yaml": 3,
+          "emergent_misalignment.yaml": 4, "persona_vectors.yaml": 4, "reward_hacking.yaml": 3}
 
 
 @pytest.mark.parametrize(("name", "points"), SWEEPS.items())
@@ -37,5 +38,8 @@ def test_zoo_list_shows_each_organism_with_source_size_scorer_and_judge() -> Non
     assert result.code == 0, result.err
     organisms = result.out.split("model organisms", 1)[1].split("workflows", 1)[0]
     for needle in ("inoculation_prompting", "arXiv:2510.04340", "py3langid",
-                   "subliminal_learning", "arXiv:2507.14805", "names the animal"):
+                   "subliminal_learning", "arXiv:2507.14805", "names the animal",
+                   "emergent_misalignment", "arXiv:2502.17424", "persona_vectors",
+                   "arXiv:2507.21509", "reward_hacking", "arXiv:2508.17511",
+                   "openai/gpt-4o-2024-08-06"):
         assert needle in " ".join(organisms.split()), organisms
