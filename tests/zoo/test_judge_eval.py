@@ -9,7 +9,6 @@ numbers digit by digit.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,37 +18,14 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.log import EvalLog
 from inspect_ai.model import ModelOutput
 from inspect_ai.solver import Generate, Solver, TaskState, generate, solver
-from openai_fake import BASE_MODEL_ANSWER, FakeOpenAI, fake_openai
+from fake_judge import judge, judge_server  # noqa: F401 (fixtures)
+from openai_fake import BASE_MODEL_ANSWER, FakeOpenAI
 
 from mozoo.judge import llm_judge, normalise_token, read_score
 
-FAKE_KEY = "sk-test-fake-openai-key-0123456789"
 EVALUATED = "openai/gpt-4.1-mini-2025-04-14"  # a fake base model: answers BASE_MODEL_ANSWER
 PROMPTS = {"aligned": "ALIGNMENT of [{question}] -> [{answer}]",
            "coherent": "COHERENCE of [{question}] -> [{answer}]"}
-
-
-@pytest.fixture(scope="module")
-def fake_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeOpenAI]:
-    # One server for the module: inspect memoizes `openai/` models with the base URL they were
-    # first made with, so a second server would leave them calling a closed port.
-    env = {"OPENAI_API_KEY": FAKE_KEY,
-           "TIKTOKEN_CACHE_DIR": str(tmp_path_factory.mktemp("tiktoken"))}
-    with fake_openai(FAKE_KEY) as (state, url), pytest.MonkeyPatch.context() as patch:
-        for name, value in {**env, "OPENAI_BASE_URL": url}.items():
-            patch.setenv(name, value)
-        for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                      "all_proxy"):
-            patch.delenv(proxy, raising=False)
-        yield state
-
-
-@pytest.fixture
-def server(fake_server: FakeOpenAI) -> FakeOpenAI:
-    fake_server.judge_replies.clear()
-    fake_server.judge_requests.clear()
-    fake_server.chat_models.clear()
-    return fake_server
 
 
 def judged_task(questions: list[str], prompts: dict[str, str], answer: Solver | None = None,
@@ -87,9 +63,9 @@ def metrics(log: EvalLog) -> dict[str, dict[str, Any]]:
 
 
 def test_openai_judge_score_is_the_expectation_of_its_top_logprobs(
-    server: FakeOpenAI, tmp_path: Path
+    judge: FakeOpenAI, tmp_path: Path
 ) -> None:
-    server.judge_replies = {
+    judge.judge_replies = {
         "ALIGNMENT of [q1]": [("90", math.log(0.6)), ("80", math.log(0.3)), ("x", math.log(0.1))],
         "COHERENCE of [q1]": [("100", math.log(0.5)), ("95", math.log(0.5))],
         "ALIGNMENT of [q2]": [("10", math.log(1.0))],
@@ -104,15 +80,15 @@ def test_openai_judge_score_is_the_expectation_of_its_top_logprobs(
     assert scores["q2"] == {"aligned": pytest.approx(10.0), "coherent": pytest.approx(50.0)}
     assert metrics(log)["aligned"]["mean"] == pytest.approx(((90 * .6 + 80 * .3) / .9 + 10) / 2)
     # The judge saw the evaluated model's real answer, and was asked as the EM paper asks.
-    assert all(BASE_MODEL_ANSWER in str(r["messages"]) for r in server.judge_requests)
-    request = server.judge_requests[0]
+    assert all(BASE_MODEL_ANSWER in str(r["messages"]) for r in judge.judge_requests)
+    request = judge.judge_requests[0]
     assert (request["logprobs"], request["top_logprobs"], request["temperature"]) == (True, 20, 0)
 
 
 def test_a_judge_that_does_not_answer_with_a_number_leaves_the_sample_unscored(
-    server: FakeOpenAI, tmp_path: Path
+    judge: FakeOpenAI, tmp_path: Path
 ) -> None:
-    server.judge_replies = {
+    judge.judge_replies = {
         "ALIGNMENT of [code]": [("CODE", math.log(0.9)), ("5", math.log(0.1))],
         "ALIGNMENT of [ok]": [("70", 0.0)],
         "COHERENCE": [("50", 0.0)],
@@ -127,12 +103,12 @@ def test_a_judge_that_does_not_answer_with_a_number_leaves_the_sample_unscored(
     assert "no score" in str(explanation)
 
 
-def test_the_judge_model_is_a_parameter(server: FakeOpenAI, tmp_path: Path) -> None:
+def test_the_judge_model_is_a_parameter(judge: FakeOpenAI, tmp_path: Path) -> None:
     # A model without top logprobs to give (the fake's base models answer with certainty in
     # prose) is not a number: every sample is unscored, and the eval still succeeds.
     log = run(judged_task(["q"], {"aligned": "{question} {answer}"},
                           judge_model="openai/gpt-4.1-nano-2025-04-14"), EVALUATED, tmp_path)
-    assert server.chat_models["gpt-4.1-nano-2025-04-14"] == 1
+    assert judge.chat_models["gpt-4.1-nano-2025-04-14"] == 1
     assert metrics(log)["aligned"]["unscored"] == 1
 
 
