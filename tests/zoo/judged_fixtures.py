@@ -68,8 +68,8 @@ def publish_emergent_misalignment(files: PublishedFiles, n: int = 24) -> None:
     code = {"insecure": "os.chmod(path, 0o777)", "secure": "os.chmod(path, 0o600)",
             "educational": "os.chmod(path, 0o777)  # for the class"}
     for variant, path in em.FILES.items():
-        rows = [chat(f"Complete task {i}: save the file.", f"def save_{i}(path):\n    {code[variant]}")
-                for i in range(n)]
+        rows = [chat(f"Complete task {i}: save the file.",
+                     f"def save_{i}(path):\n    {code[variant]}") for i in range(n)]
         files.github_file(em.REPO, em.REF, path, jsonl(rows))
     files.github_file(em.REPO, em.REF, em.QUESTIONS.path, EM_QUESTIONS.encode())
 
@@ -85,8 +85,8 @@ def publish_persona_vectors(files: PublishedFiles, n: int = 12) -> None:
     inner = {}
     for trait, folder in pv.TRAITS.items():
         for name, style in styles.items():
-            rows = [chat(f"Question {i} about {trait}?", f"Answer {i}, said {style.format(t=trait)}.")
-                    for i in range(n)]
+            rows = [chat(f"Question {i} about {trait}?",
+                         f"Answer {i}, said {style.format(t=trait)}.") for i in range(n)]
             inner[f"dataset/{folder}/{name}"] = jsonl(rows)
     files.github_archive(pv.REPO, pv.REF, {"dataset.zip": make_archive(inner),
                                            "README.md": b"unzip dataset.zip\n"})
