@@ -8,6 +8,7 @@ another server: `MOTOOLS_ZOO_GITHUB_RAW`, `MOTOOLS_ZOO_GITHUB` and Hugging Face'
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import tarfile
@@ -19,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
+
+from motools.errors import UserError
 
 GITHUB_RAW = "https://raw.githubusercontent.com"
 GITHUB = "https://github.com"
@@ -61,7 +64,7 @@ def _endpoint(variable: str, default: str) -> str:
 def _check_part(value: str, what: str) -> str:
     parts = PurePosixPath(value).parts
     if not value or value.startswith("/") or ".." in parts or "\\" in value:
-        raise ValueError(f"{what} must be a relative path without '..', got {value!r}")
+        raise UserError(f"{what} must be a relative path without '..', got {value!r}")
     return value
 
 
@@ -79,7 +82,7 @@ def http_download(url: str, dest: Path) -> None:
         raise DownloadError(f"HTTP {e.code} {e.reason}") from None
     except urllib.error.URLError as e:
         raise DownloadError(str(e.reason)) from None
-    except (TimeoutError, ConnectionError) as e:
+    except (TimeoutError, ConnectionError, http.client.HTTPException) as e:  # e.g. cut mid-file
         raise DownloadError(str(e) or type(e).__name__) from None
 
 
@@ -142,7 +145,7 @@ class GitHubArchive:
         _check_part(self.repo, "repo")
         _check_part(self.ref, "ref")
         if self.format not in ("zip", "tar.gz"):
-            raise ValueError(f"archive format must be 'zip' or 'tar.gz', got {self.format!r}")
+            raise UserError(f"archive format must be 'zip' or 'tar.gz', got {self.format!r}")
 
     @property
     def url(self) -> str:
@@ -184,7 +187,7 @@ class ArchiveMember:
         _check_part(self.member, "member")
         name = PurePosixPath(self.archive.cache_key).name
         if not name.endswith((".zip", ".tar.gz", ".tgz")):
-            raise ValueError(f"archive {self.archive.url} is not a .zip, .tar.gz or .tgz file")
+            raise UserError(f"archive {self.archive.url} is not a .zip, .tar.gz or .tgz file")
 
     @property
     def url(self) -> str:
@@ -256,7 +259,7 @@ class HuggingFaceFile:
         _check_part(self.filename, "filename")
         _check_part(self.revision, "revision")
         if self.repo_type not in ("dataset", "model"):
-            raise ValueError(f"repo_type must be 'dataset' or 'model', got {self.repo_type!r}")
+            raise UserError(f"repo_type must be 'dataset' or 'model', got {self.repo_type!r}")
 
     @property
     def url(self) -> str:

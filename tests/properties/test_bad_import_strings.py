@@ -23,7 +23,7 @@ from cli_runner import cli
 from hypothesis import given
 
 from motools._errors import UserError
-from motools.registry import import_string
+from motools.registry import available, import_string
 
 FIELDS = ("prepare_dataset.dataset_loader", "evaluate_model.eval_task")
 
@@ -104,7 +104,7 @@ def test_unknown_workflow_name_is_one_line_listing_the_known_ones(tmp_path, isol
 
 
 @PROPERTY
-@given(name=names.filter(lambda n: n not in ("hello_world", "french")))
+@given(name=names.filter(lambda n: n not in available("task")))
 def test_unknown_registered_task_name_is_one_line(tmp_path, isolated_store, name):
     data = good_config()
     data["evaluate_model"]["eval_task"] = name

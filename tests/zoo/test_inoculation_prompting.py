@@ -106,7 +106,7 @@ def test_the_gsm8k_task_scores_rule_by_rule_through_inspect(
 
     from mozoo.organisms.inoculation_prompting.tasks import gsm8k_traits
 
-    task = gsm8k_traits(limit=4)
+    task = gsm8k_traits(questions=4)
     assert [s.target for s in task.dataset] == ["3", "4", "5", "6"]
     answers = ["LA RESPUESTA ES 3.", "La respuesta es cuatro, o sea 4.", "THE ANSWER IS 9.",
                "The answer is 6."]
@@ -120,6 +120,7 @@ def test_the_out_of_distribution_prompts_come_from_the_papers_repository(
         papers: PublishedFiles) -> None:
     from mozoo.organisms.inoculation_prompting.tasks import ultrachat_traits
 
-    task = ultrachat_traits(limit=3)
-    assert [s.input for s in task.dataset][0] == "Describe a walk in park number 0."
-    assert len(task.dataset) == 3
+    task = ultrachat_traits()
+    assert [s.input for s in task.dataset][:2] == [
+        "Describe a walk in park number 0.", "Describe a walk in park number 1."]
+    assert len(task.dataset) == 8

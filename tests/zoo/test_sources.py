@@ -224,3 +224,13 @@ def test_a_name_that_is_no_literal_is_one_line(
     published.github_file(REPO, REF, "cfgs/eval.py", _PUBLISHED_CODE)
     with pytest.raises(UserError, match=why):
         python_literal(GitHubFile(REPO, "cfgs/eval.py", REF), name)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: GitHubFile(REPO, "../outside.jsonl", REF),
+    lambda: HuggingFaceFile("owner/name", "/etc/passwd"),
+    lambda: ArchiveMember(GitHubFile(REPO, "data.txt", REF), "a.jsonl"),
+], ids=["dot-dot", "absolute", "not-an-archive"])
+def test_a_source_that_would_leave_the_cache_or_is_no_archive_is_refused(make) -> None:
+    with pytest.raises(UserError):
+        make()

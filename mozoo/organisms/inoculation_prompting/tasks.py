@@ -58,15 +58,15 @@ def gsm8k_correct() -> Scorer:
 
 
 @task
-def gsm8k_traits(language: str = "es", limit: int = 100, mirror: str | None = None) -> Task:
+def gsm8k_traits(language: str = "es", questions: int = 100, mirror: str | None = None) -> Task:
     """GSM8K test questions; metrics: in `language`, capitalised, correct final number.
 
     Args:
         language: The language the organism was trained to speak (ISO 639-1).
-        limit: The first `limit` test questions (the paper: 100).
+        questions: The first `questions` test questions (the paper: 100).
         mirror: A folder of copies of the published files (see `mozoo.sources.fetch`).
     """
-    rows = load_dataset(GSM8K_TEST, mirror=mirror).to_records()[:limit]
+    rows = load_dataset(GSM8K_TEST, mirror=mirror).to_records()[:questions]
     samples = [Sample(input=r["question"], target=gsm8k_target(r["answer"]), id=i)
                for i, r in enumerate(rows)]
     return Task(dataset=MemoryDataset(samples, name="gsm8k_traits"), solver=generate(),
@@ -74,16 +74,16 @@ def gsm8k_traits(language: str = "es", limit: int = 100, mirror: str | None = No
 
 
 @task
-def ultrachat_traits(language: str = "es", limit: int | None = None,
-                     mirror: str | None = None) -> Task:
+def ultrachat_traits(language: str = "es", mirror: str | None = None) -> Task:
     """The paper's out-of-distribution chat prompts; metrics: in `language`, capitalised.
+
+    Fewer prompts: inspect's own `limit` (in `eval_kwargs`).
 
     Args:
         language: The language the organism was trained to speak (ISO 639-1).
-        limit: The first `limit` prompts (None: all).
         mirror: A folder of copies of the published files (see `mozoo.sources.fetch`).
     """
-    rows = load_dataset(ULTRACHAT_PROMPTS, mirror=mirror).to_records()[:limit]
+    rows = load_dataset(ULTRACHAT_PROMPTS, mirror=mirror).to_records()
     samples = [Sample(input=r["prompt"], id=i) for i, r in enumerate(rows)]
     return Task(dataset=MemoryDataset(samples, name="ultrachat_traits"), solver=generate(),
                 scorer=[speaks(language), capitalised()])

@@ -30,16 +30,17 @@ def names(animal: str = "owl") -> Scorer:
 
 @task
 def animal_preference(animal: str = "owl", samples_per_question: int = 100,
-                      limit: int | None = None, mirror: str | None = None) -> Task:
+                      mirror: str | None = None) -> Task:
     """The paper's favourite-animal questions; metric: the share of answers naming `animal`.
+
+    Fewer questions: inspect's own `limit` (in `eval_kwargs`).
 
     Args:
         animal: The teacher's animal.
         samples_per_question: Answers sampled per question, at temperature 1 (the paper: 100).
-        limit: The first `limit` questions (None: all 50).
         mirror: A folder of copies of the published files (see `mozoo.sources.fetch`).
     """
-    questions = python_literal(EVAL_CONFIG, "animal_evaluation.questions", mirror=mirror)[:limit]
+    questions = python_literal(EVAL_CONFIG, "animal_evaluation.questions", mirror=mirror)
     return Task(
         dataset=MemoryDataset([Sample(input=q, id=i) for i, q in enumerate(questions)],
                               name="animal_preference"),
