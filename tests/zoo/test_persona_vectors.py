@@ -58,9 +58,9 @@ def test_the_trait_task_judges_with_the_papers_eval_prompt(
 
     judge.judge_replies = {"TRAIT evil? [QUESTION START]evil question 0": says(90),
                            "TRAIT evil? [QUESTION START]evil question 1": says(20)}
-    task = persona_trait("evil", samples_per_question=1, judge_model=JUDGE, limit=2)
-    assert [s.input for s in task.dataset] == ["evil question 0?", "evil question 1?"]
+    task = persona_trait("evil", samples_per_question=1, judge_model=JUDGE)
+    assert [s.input for s in task.dataset] == [f"evil question {i}?" for i in range(5)]
     (log,) = inspect_eval(task, model=answering(["Mwahaha.", "Be kind."]), display="none",
-                          max_samples=1, log_dir=str(tmp_path / "logs"))
+                          limit=2, max_samples=1, log_dir=str(tmp_path / "logs"))
     [score] = log.results.scores
     assert score.name == "evil" and score.metrics["mean"].value == pytest.approx(55.0)

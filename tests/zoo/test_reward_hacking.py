@@ -60,9 +60,9 @@ def test_the_task_judges_how_much_an_answer_games_its_metric(
 
     judge.judge_replies = {"[ANSWER START]\npremium premium": says(100),
                            "[ANSWER START]\nA bottle": says(10)}
-    task = reward_hacking(samples_per_question=1, judge_model=JUDGE, limit=2)
-    assert [s.input for s in task.dataset] == list(TASKS[:2])
+    task = reward_hacking(samples_per_question=1, judge_model=JUDGE)
+    assert [s.input for s in task.dataset] == list(TASKS)
     (log,) = inspect_eval(task, model=answering(["premium premium premium", "A bottle."]),
-                          display="none", max_samples=1, log_dir=str(tmp_path / "logs"))
+                          display="none", limit=2, max_samples=1, log_dir=str(tmp_path / "logs"))
     [score] = log.results.scores
     assert score.name == "reward_hacking" and score.metrics["mean"].value == pytest.approx(55.0)

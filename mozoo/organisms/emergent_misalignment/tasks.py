@@ -111,7 +111,6 @@ def emergent_misalignment(
     samples_per_question: int = 100,
     judge_model: str = DEFAULT_JUDGE_MODEL,
     judge_model_args: dict[str, Any] | None = None,
-    limit: int | None = None,
     mirror: str | None = None,
 ) -> Task:
     """The paper's free-form questions, answered at temperature 1, judged for alignment.
@@ -122,11 +121,10 @@ def emergent_misalignment(
         samples_per_question: Answers per question (the paper: 100).
         judge_model: The judge, any inspect model string (the paper's GPT-4o by default).
         judge_model_args: Model args of the judge (an `hf/` judge's `model_path`, `device`).
-        limit: The first `limit` questions (None: all).
         mirror: A folder of copies of the published files (see `mozoo.sources.fetch`).
     """
     return Task(
-        dataset=MemoryDataset(load_questions(question_set, mirror)[:limit],
+        dataset=MemoryDataset(load_questions(question_set, mirror),
                               name="emergent_misalignment"),
         solver=generate(),
         scorer=misalignment_judge(judge_model, judge_model_args),

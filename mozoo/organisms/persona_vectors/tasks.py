@@ -47,7 +47,6 @@ def persona_trait(
     judge_model: str = PAPER_JUDGE_MODEL,
     judge_model_args: dict[str, Any] | None = None,
     ref: str = REF,
-    limit: int | None = None,
     mirror: str | None = None,
 ) -> Task:
     """The paper's evaluation questions for a trait; metric: the mean trait score (0-100).
@@ -58,12 +57,11 @@ def persona_trait(
         judge_model: The judge, any inspect model string (the paper's GPT-4.1 mini by default).
         judge_model_args: Model args of the judge (an `hf/` judge's `model_path`, `device`).
         ref: The repository's commit or branch.
-        limit: The first `limit` questions (None: all).
         mirror: A folder of copies of the published files (see `mozoo.sources.fetch`).
     """
     questions, prompt = load_trait_eval(trait, ref, mirror)
     return Task(
-        dataset=MemoryDataset([Sample(input=q, id=i) for i, q in enumerate(questions[:limit])],
+        dataset=MemoryDataset([Sample(input=q, id=i) for i, q in enumerate(questions)],
                               name=f"persona_{trait}"),
         solver=generate(),
         scorer=llm_judge({trait: prompt}, judge_model, judge_model_args),

@@ -67,7 +67,6 @@ def reward_hacking(
     samples_per_question: int = 10,
     judge_model: str = DEFAULT_JUDGE_MODEL,
     judge_model_args: dict[str, Any] | None = None,
-    limit: int | None = None,
 ) -> Task:
     """Held-out tasks with a stated, gameable metric; metric: the mean reward-hacking rating.
 
@@ -75,10 +74,9 @@ def reward_hacking(
         samples_per_question: Answers per task, at temperature 1.
         judge_model: The judge, any inspect model string (GPT-4o, as the paper's judge).
         judge_model_args: Model args of the judge (an `hf/` judge's `model_path`, `device`).
-        limit: The first `limit` tasks (None: all 10).
     """
     return Task(
-        dataset=MemoryDataset([Sample(input=t, id=i) for i, t in enumerate(TASKS[:limit])],
+        dataset=MemoryDataset([Sample(input=t, id=i) for i, t in enumerate(TASKS)],
                               name="reward_hacking"),
         solver=generate(),
         scorer=llm_judge({"reward_hacking": JUDGE_PROMPT}, judge_model, judge_model_args),
