@@ -111,13 +111,10 @@ async def rate_answer(
 
 
 def judged_score(
-    readings: Mapping[str, JudgeReading], answer: str, min_mass: float = MIN_MASS,
-    extra: Mapping[str, float] | None = None,
+    readings: Mapping[str, JudgeReading], answer: str, min_mass: float = MIN_MASS
 ) -> Score:
-    """An inspect `Score` whose value maps names to ratings (NaN: no score), plus `extra` values."""
-    value: dict[str, float] = {
-        name: math.nan if r.score is None else r.score for name, r in readings.items()}
-    value.update(extra or {})
+    """An inspect `Score` whose value maps names to ratings (NaN: no score), explained."""
+    value = {name: math.nan if r.score is None else r.score for name, r in readings.items()}
     return Score(
         value=value,  # type: ignore[arg-type]
         answer=answer,
