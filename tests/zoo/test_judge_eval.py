@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_judge import judge, judge_server  # noqa: F401 (fixtures)
 from inspect_ai import Task, eval
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.log import EvalLog
 from inspect_ai.model import ModelOutput
 from inspect_ai.solver import Generate, Solver, TaskState, generate, solver
-from fake_judge import judge, judge_server  # noqa: F401 (fixtures)
 from openai_fake import BASE_MODEL_ANSWER, FakeOpenAI
 
 from mozoo.judge import llm_judge, normalise_token, read_score
@@ -29,9 +29,9 @@ PROMPTS = {"aligned": "ALIGNMENT of [{question}] -> [{answer}]",
 
 
 def judged_task(questions: list[str], prompts: dict[str, str], answer: Solver | None = None,
-                **judge: Any) -> Task:
+                **judge_args: Any) -> Task:
     return Task(dataset=MemoryDataset([Sample(input=q, id=q) for q in questions]),
-                solver=answer or generate(), scorer=llm_judge(prompts, **judge))
+                solver=answer or generate(), scorer=llm_judge(prompts, **judge_args))
 
 
 @solver
