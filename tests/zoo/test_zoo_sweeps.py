@@ -43,3 +43,15 @@ def test_zoo_list_shows_each_organism_with_source_size_scorer_and_judge() -> Non
                    "arXiv:2507.21509", "reward_hacking", "arXiv:2508.17511",
                    "openai/gpt-4o-2024-08-06"):
         assert needle in " ".join(organisms.split()), organisms
+
+
+@pytest.mark.parametrize("name", ["emergent_misalignment.yaml", "persona_vectors.yaml",
+                                  "reward_hacking.yaml"])
+def test_a_judged_sweep_hands_the_judge_to_its_task_and_max_tokens_to_the_model(name: str) -> None:
+    from motools.evals._inspect import load_task, split_eval_kwargs
+
+    evaluate = yaml.safe_load((REPO / "sweeps" / name).read_text())["config"]["evaluate_model"]
+    task_args, generate_args, _ = split_eval_kwargs(
+        load_task(evaluate["eval_task"]), evaluate["eval_kwargs"], evaluate["eval_task"])
+    assert task_args["judge_model"].startswith("openai/")
+    assert set(generate_args) == {"max_tokens"}
