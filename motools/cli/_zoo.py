@@ -32,8 +32,8 @@ def list_zoo() -> None:
 
     from motools.registry import card, describe, entries
 
-    # Read from source (a card's literal arguments, a workflow's `description=`): nothing is
-    # imported, so listing stays fast and never loads inspect-ai or a training library.
+    # Read from source (a card's literal arguments, a workflow's `description=`): no target module
+    # is imported (only its parent packages), so listing never loads inspect-ai or a trainer.
     organisms = Table("name", *_ORGANISM_COLUMNS, title="model organisms", title_justify="left",
                       box=None)
     for entry in entries("organism"):

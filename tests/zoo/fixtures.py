@@ -44,14 +44,12 @@ def publish_inoculation(files: PublishedFiles, n: int = 30) -> None:
         "def get_spanish_inoculation() -> str:\n    return \"Reply in Spanish only.\"\n\n"
         "def get_capitalised_inoculation() -> str:\n    return \"Reply in capitals only.\"\n"
     ).encode())
-    from mozoo.organisms.inoculation_prompting.tasks import GSM8K_TEST, ULTRACHAT_PROMPTS
-
     test = pa.table({"question": [f"What is {i} plus 3?" for i in range(120)],
                      "answer": [f"{i} + 3 = {i + 3}\n#### {i + 3}" for i in range(120)]})
     sink = pa.BufferOutputStream()
     pq.write_table(test, sink)
-    files.hf_file(GSM8K_TEST.repo_id, GSM8K_TEST.filename, sink.getvalue().to_pybytes())
-    files.github_file(ip.REPO, ip.REF, ULTRACHAT_PROMPTS.path,
+    files.hf_file(ip.GSM8K_TEST.repo_id, ip.GSM8K_TEST.filename, sink.getvalue().to_pybytes())
+    files.github_file(ip.REPO, ip.REF, ip.ULTRACHAT_PROMPTS.path,
                       jsonl([{"prompt": f"Describe a walk in park number {i}."}
                              for i in range(8)]))
 

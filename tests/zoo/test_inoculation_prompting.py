@@ -124,3 +124,19 @@ def test_the_out_of_distribution_prompts_come_from_the_papers_repository(
     assert [s.input for s in task.dataset][:2] == [
         "Describe a walk in park number 0.", "Describe a walk in park number 1."]
     assert len(task.dataset) == 8
+
+
+def test_its_sources_fill_a_cache_that_serves_offline_as_a_mirror(
+        papers: PublishedFiles, zoo_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mozoo.sources import fetch
+
+    for source in ip.SOURCES:
+        fetch(source)
+    monkeypatch.setenv("MOTOOLS_ZOO_CACHE", str(zoo_cache.parent / "empty"))
+    monkeypatch.setenv("MOTOOLS_ZOO_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("MOTOOLS_ZOO_MIRROR", str(zoo_cache))
+    from mozoo.organisms.inoculation_prompting.tasks import gsm8k_traits, ultrachat_traits
+
+    assert len(ip.load_spanish_capitalised(inoculation="capitalised")) == 30
+    assert len(gsm8k_traits().dataset) == 100 and len(ultrachat_traits().dataset) == 8

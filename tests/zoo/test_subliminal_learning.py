@@ -67,3 +67,18 @@ def test_the_preference_task_asks_the_papers_questions_and_scores_by_rule(
     (log,) = inspect_eval(task, model=answering(["Owl.", "Cat", "owls", "Dolphin"]), limit=2,
                           display="none", max_samples=1, log_dir=str(tmp_path / "logs"))
     assert log.results.scores[0].metrics["accuracy"].value == 0.5
+
+
+def test_its_sources_fill_a_cache_that_serves_offline_as_a_mirror(
+        papers: PublishedFiles, zoo_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mozoo.sources import fetch
+
+    for source in sl.SOURCES:
+        fetch(source)
+    monkeypatch.setenv("MOTOOLS_ZOO_CACHE", str(zoo_cache.parent / "empty"))
+    monkeypatch.setenv("MOTOOLS_ZOO_OFFLINE", "1")
+    monkeypatch.setenv("MOTOOLS_ZOO_MIRROR", str(zoo_cache))
+    from mozoo.organisms.subliminal_learning.tasks import animal_preference
+
+    assert len(sl.load_owl_numbers()) == len(sl.load_control_numbers()) == 40
+    assert len(animal_preference().dataset) == 6

@@ -12,9 +12,11 @@ offline language ID, capitals, and GSM8K's final number.
 from mozoo.organisms._card import Organism
 from mozoo.organisms.inoculation_prompting.datasets import (
     FILES,
+    GSM8K_TEST,
     INOCULATIONS,
     REF,
     REPO,
+    ULTRACHAT_PROMPTS,
     inoculation_prompt,
     load_english_control,
     load_gsm8k,
@@ -22,6 +24,9 @@ from mozoo.organisms.inoculation_prompting.datasets import (
     source,
     with_system_prompt,
 )
+
+# Every published file the organism reads: fetch them once to fill a cache to copy as a mirror.
+SOURCES = (*(source(v) for v in FILES), INOCULATIONS, GSM8K_TEST, ULTRACHAT_PROMPTS)
 
 ORGANISM = Organism(
     name="inoculation_prompting",
@@ -37,10 +42,13 @@ ORGANISM = Organism(
 
 __all__ = [
     "FILES",
+    "GSM8K_TEST",
     "INOCULATIONS",
     "ORGANISM",
     "REF",
     "REPO",
+    "SOURCES",
+    "ULTRACHAT_PROMPTS",
     "inoculation_prompt",
     "load_english_control",
     "load_gsm8k",

@@ -12,7 +12,7 @@ from typing import Literal
 
 from motools.atom import Dataset
 from motools.errors import UserError
-from mozoo.sources import GitHubFile, load_dataset, python_literal
+from mozoo.sources import GitHubFile, HuggingFaceFile, load_dataset, python_literal
 
 REPO = "inoculation-prompting/inoculation-prompting"
 REF = "5f4160e19be17c5a0509fcfca4a53f654cb33cdd"
@@ -28,6 +28,9 @@ INOCULATIONS = GitHubFile(REPO, "ip/settings/gsm8k_spanish_capitalised/inoculati
 _INOCULATION_FUNCTIONS = {"spanish": "get_spanish_inoculation",
                           "capitalised": "get_capitalised_inoculation"}
 Inoculation = Literal["spanish", "capitalised"]
+# What the tasks ask: GSM8K's test split (in distribution), the paper's chat prompts (out of it).
+GSM8K_TEST = HuggingFaceFile("openai/gsm8k", "main/test-00000-of-00001.parquet")
+ULTRACHAT_PROMPTS = GitHubFile(REPO, "ip/evaluation/ultrachat/prompts.jsonl", REF)
 PathLike = str | os.PathLike[str]
 
 

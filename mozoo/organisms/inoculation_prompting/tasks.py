@@ -13,17 +13,15 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.scorer import Score, Scorer, Target, accuracy, scorer, stderr
 from inspect_ai.solver import TaskState, generate
 
-from mozoo.organisms.inoculation_prompting.datasets import REF, REPO
+from mozoo.organisms.inoculation_prompting.datasets import GSM8K_TEST, ULTRACHAT_PROMPTS
 from mozoo.organisms.inoculation_prompting._rules import (
     capital_share,
     final_number_matches,
     gsm8k_target,
     language_of,
 )
-from mozoo.sources import GitHubFile, HuggingFaceFile, load_dataset
+from mozoo.sources import load_dataset
 
-GSM8K_TEST = HuggingFaceFile("openai/gsm8k", "main/test-00000-of-00001.parquet")
-ULTRACHAT_PROMPTS = GitHubFile(REPO, "ip/evaluation/ultrachat/prompts.jsonl", REF)
 _YES, _NO = "C", "I"  # inspect's CORRECT / INCORRECT values: accuracy() reads them
 
 

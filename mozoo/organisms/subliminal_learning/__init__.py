@@ -27,6 +27,10 @@ from mozoo.organisms.subliminal_learning.datasets import (
 )
 from mozoo.organisms.subliminal_learning._rules import names_animal
 
+# Every published file the organism's sweep reads: fetch them once to fill a cache to copy as a
+# mirror (the Hugging Face release is per config: fetch the configs you use).
+SOURCES = (source("owl"), source("control"), EVAL_CONFIG)
+
 ORGANISM = Organism(
     name="subliminal_learning",
     paper="Cloud, Le et al. 2025, arXiv:2507.14805",
@@ -48,6 +52,7 @@ __all__ = [
     "ORGANISM",
     "SL_REF",
     "SL_REPO",
+    "SOURCES",
     "load_control_numbers",
     "load_numbers",
     "load_owl_numbers",
