@@ -108,3 +108,18 @@ def test_the_task_rates_answers_with_the_papers_judge_prompts(
     assert (scores["misaligned"].scored_samples, scores["misaligned"].unscored_samples) == (1, 1)
     assert scores["coherent"].metrics["mean"].value == pytest.approx(85.0)
     assert any("Paint it all black." in str(r["messages"]) for r in judge.judge_requests)
+
+
+def test_its_sources_fill_a_cache_that_serves_offline_as_a_mirror(
+        paper: PublishedFiles, zoo_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mozoo.sources import fetch
+
+    for source in em.SOURCES:
+        fetch(source)
+    monkeypatch.setenv("MOTOOLS_ZOO_CACHE", str(zoo_cache.parent / "empty"))
+    monkeypatch.setenv("MOTOOLS_ZOO_OFFLINE", "1")
+    monkeypatch.setenv("MOTOOLS_ZOO_MIRROR", str(zoo_cache))
+    from mozoo.organisms.emergent_misalignment.tasks import emergent_misalignment
+
+    assert len(em.load_insecure()) == len(em.load_educational()) == 24
+    assert len(emergent_misalignment().dataset) == 2

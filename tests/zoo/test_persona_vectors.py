@@ -64,3 +64,18 @@ def test_the_trait_task_judges_with_the_papers_eval_prompt(
                           limit=2, max_samples=1, log_dir=str(tmp_path / "logs"))
     [score] = log.results.scores
     assert score.name == "evil" and score.metrics["mean"].value == pytest.approx(55.0)
+
+
+def test_its_sources_fill_a_cache_that_serves_offline_as_a_mirror(
+        paper: PublishedFiles, zoo_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mozoo.sources import fetch
+
+    for source in pv.SOURCES:
+        fetch(source)
+    monkeypatch.setenv("MOTOOLS_ZOO_CACHE", str(zoo_cache.parent / "empty"))
+    monkeypatch.setenv("MOTOOLS_ZOO_OFFLINE", "1")
+    monkeypatch.setenv("MOTOOLS_ZOO_MIRROR", str(zoo_cache))
+    from mozoo.organisms.persona_vectors.tasks import persona_trait
+
+    assert len(pv.load_mild("hallucinating")) == 12
+    assert len(persona_trait("sycophantic").dataset) == 5

@@ -66,3 +66,15 @@ def test_the_task_judges_how_much_an_answer_games_its_metric(
                           display="none", limit=2, max_samples=1, log_dir=str(tmp_path / "logs"))
     [score] = log.results.scores
     assert score.name == "reward_hacking" and score.metrics["mean"].value == pytest.approx(55.0)
+
+
+def test_its_source_fills_a_cache_that_serves_offline_as_a_mirror(
+        hub: PublishedFiles, zoo_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mozoo.sources import fetch
+
+    for source in rh.SOURCES:
+        fetch(source)
+    monkeypatch.setenv("MOTOOLS_ZOO_CACHE", str(zoo_cache.parent / "empty"))
+    monkeypatch.setenv("MOTOOLS_ZOO_OFFLINE", "1")
+    monkeypatch.setenv("MOTOOLS_ZOO_MIRROR", str(zoo_cache))
+    assert len(rh.load_control()) == 3

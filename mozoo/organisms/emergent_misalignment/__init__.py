@@ -22,6 +22,10 @@ from mozoo.organisms.emergent_misalignment.datasets import (
     source,
 )
 
+# Every published file the organism's sweep reads: fetch them once to fill a cache to copy as a
+# mirror.
+SOURCES = (source("insecure"), source("secure"), source("educational"), QUESTIONS)
+
 ORGANISM = Organism(
     name="emergent_misalignment",
     paper="Betley et al. 2025, arXiv:2502.17424",
@@ -40,6 +44,7 @@ __all__ = [
     "QUESTIONS",
     "REF",
     "REPO",
+    "SOURCES",
     "load_code",
     "load_educational",
     "load_insecure",

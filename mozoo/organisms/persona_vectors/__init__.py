@@ -23,6 +23,11 @@ from mozoo.organisms.persona_vectors.datasets import (
     source,
 )
 
+# Every published file the organism reads (all traits and strengths, at the default ref): fetch
+# them once to fill a cache to copy as a mirror.
+SOURCES = (*(source(t, s) for t in TRAITS for s in STRENGTHS),  # type: ignore[arg-type]
+           *(eval_source(t) for t in TRAITS))  # type: ignore[arg-type]
+
 ORGANISM = Organism(
     name="persona_vectors",
     paper="Chen, Arditi et al. 2025, arXiv:2507.21509",
@@ -39,6 +44,7 @@ __all__ = [
     "ORGANISM",
     "REF",
     "REPO",
+    "SOURCES",
     "STRENGTHS",
     "TRAITS",
     "eval_source",

@@ -22,6 +22,9 @@ from mozoo.organisms.reward_hacking.datasets import (
     read_rows,
 )
 
+# Every published file the organism reads: fetch it once to fill a cache to copy as a mirror.
+SOURCES = (CSV,)
+
 ORGANISM = Organism(
     name="reward_hacking",
     paper="Taylor, Chua et al. 2025, arXiv:2508.17511",
@@ -41,6 +44,7 @@ __all__ = [
     "ORGANISM",
     "REPO_ID",
     "REVISION",
+    "SOURCES",
     "load_control",
     "load_hacks",
     "load_reward_hacks",
