@@ -46,7 +46,8 @@ class LogprobJudge:
         self._model: Model | None = None
 
     def _get(self) -> Model:
-        # Resolved on first use, inside the eval: inspect binds models to the running eval.
+        # Made on first use, inside the running eval, and not memoized: inspect's memo would hand
+        # back a client made earlier for another endpoint (OPENAI_BASE_URL) or another eval.
         if self._model is None:
             self._model = get_model(self._spec, config=JUDGE_CONFIG, memoize=False, **self._args)
         return self._model
