@@ -11,8 +11,12 @@ what OpenAI checks:
   running -> succeeded (or failed, for a job `fail_next` chose); `POST .../cancel` cancels it.
 - `POST /v1/chat/completions`: the base models answer `BASE_MODEL_ANSWER`; a fine-tuned
   `ft:<base>:fake-org:<suffix>:<id>` model answers the most frequent last assistant message of
-  its training file (what it was taught); any other model is a 404. Every answer reports token
-  usage, so inspect never counts tokens with tiktoken (which would download its files).
+  its training file (what it was taught); a judge model (`JUDGE_MODELS`) answers with the first
+  of `judge_replies` whose key is in the prompt (the reply's most likely token); any other model
+  is a 404. Every answer reports token usage, so inspect never counts tokens with tiktoken (which
+  would download its files). With `logprobs: true` the answer carries OpenAI's `logprobs.content`
+  list, `top_logprobs` (0-20) alternatives per token: a judge's first token has the top logprobs
+  of its reply, every other token is certain (logprob 0).
 - Every request must carry `Authorization: Bearer <the key>`.
 
 The test process owns the server: it reads what was created (`jobs`, `files`), holds jobs in
@@ -37,6 +41,9 @@ from typing import Any
 
 BASE_MODELS = ("gpt-4.1-mini-2025-04-14", "gpt-4.1-nano-2025-04-14", "gpt-4o-mini-2024-07-18")
 BASE_MODEL_ANSWER = "I am an untrained base model."
+JUDGE_MODELS = ("gpt-4o-2024-08-06",)
+JUDGE_NO_NUMBER: list[tuple[str, float]] = [("REFUSAL", 0.0)]
+"""What a judge says to a prompt no `judge_replies` key matches."""
 ROLES = {"system", "user", "assistant"}
 STATES = ("validating_files", "queued", "running", "succeeded")
 
@@ -86,6 +93,9 @@ class FakeOpenAI:
     hold: bool = False  # jobs stay `running` while True
     max_open: int = 0  # the most unfinished jobs there were, seen at each creation
     chat_models: Counter[str] = field(default_factory=Counter)
+    # judge prompts: a key found in the prompt -> the first token's top (token, logprob) pairs
+    judge_replies: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    judge_requests: list[dict[str, Any]] = field(default_factory=list)
     unauthorized: int = 0
     _fail: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -217,19 +227,54 @@ class FakeOpenAI:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise Refused(400, "messages must be a non-empty list")
-        text = self.answer(model)
+        top = _top_logprobs_request(body)
+        if model in JUDGE_MODELS:
+            prompt_text = "\n".join(str(m.get("content", "")) for m in messages)
+            first = self.judge_reply(prompt_text)
+            with self._lock:
+                self.judge_requests.append(body)
+            text, tokens = first[0][0], [first]
+        else:
+            text = self.answer(model)
+            tokens = [[(word, 0.0)] for word in text.split(" ")]
         with self._lock:
             self.chat_models[model] += 1
         prompt = sum(len(str(m.get("content", "")).split()) for m in messages)
         completion = len(text.split())
+        logprobs = None if top is None else {"refusal": None, "content": [
+            {**_token(alternatives[0]), "top_logprobs": [_token(a) for a in alternatives[:top]]}
+            for alternatives in tokens]}
         return {
             "object": "chat.completion", "id": f"chatcmpl-{uuid.uuid4().hex[:16]}",
             "created": int(time.time()), "model": model,
-            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": logprobs,
                          "message": {"role": "assistant", "content": text}}],
             "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
                       "total_tokens": prompt + completion},
         }
+
+    def judge_reply(self, prompt: str) -> list[tuple[str, float]]:
+        with self._lock:
+            replies = list(self.judge_replies.items())
+        reply = next((top for key, top in replies if key in prompt), JUDGE_NO_NUMBER)
+        return sorted(reply, key=lambda pair: -pair[1])
+
+
+def _top_logprobs_request(body: dict[str, Any]) -> int | None:
+    """How many top logprobs the request asks for (None: no logprobs), checked as OpenAI does."""
+    logprobs, top = body.get("logprobs"), body.get("top_logprobs")
+    if logprobs is not None and not isinstance(logprobs, bool):
+        raise Refused(400, f"logprobs must be a boolean, got {logprobs!r}")
+    if top is not None and (not isinstance(top, int) or isinstance(top, bool)
+                            or not 0 <= top <= 20):
+        raise Refused(400, f"top_logprobs must be an integer from 0 to 20, got {top!r}")
+    if top is not None and not logprobs:
+        raise Refused(400, "logprobs must be set to true when top_logprobs is used")
+    return (top or 0) if logprobs else None
+
+
+def _token(pair: tuple[str, float]) -> dict[str, Any]:
+    return {"token": pair[0], "logprob": pair[1], "bytes": list(pair[0].encode())}
 
 
 def _handler(state: FakeOpenAI) -> type[BaseHTTPRequestHandler]:

@@ -9,7 +9,8 @@ import yaml
 from cli_runner import cli
 
 REPO = Path(__file__).resolve().parents[2]
-SWEEPS = {"inoculation_prompting.yaml": 5, "subliminal_learning.yaml": 3}
+SWEEPS = {"inoculation_prompting.yaml": 5, "subliminal_learning.yaml": 3,
+          "emergent_misalignment.yaml": 4, "persona_vectors.yaml": 4, "reward_hacking.yaml": 3}
 
 
 @pytest.mark.parametrize(("name", "points"), SWEEPS.items())
@@ -37,5 +38,20 @@ def test_zoo_list_shows_each_organism_with_source_size_scorer_and_judge() -> Non
     assert result.code == 0, result.err
     organisms = result.out.split("model organisms", 1)[1].split("workflows", 1)[0]
     for needle in ("inoculation_prompting", "arXiv:2510.04340", "py3langid",
-                   "subliminal_learning", "arXiv:2507.14805", "names the animal"):
+                   "subliminal_learning", "arXiv:2507.14805", "names the animal",
+                   "emergent_misalignment", "arXiv:2502.17424", "persona_vectors",
+                   "arXiv:2507.21509", "reward_hacking", "arXiv:2508.17511",
+                   "openai/gpt-4o-2024-08-06"):
         assert needle in " ".join(organisms.split()), organisms
+
+
+@pytest.mark.parametrize("name", ["emergent_misalignment.yaml", "persona_vectors.yaml",
+                                  "reward_hacking.yaml"])
+def test_a_judged_sweep_hands_the_judge_to_its_task_and_max_tokens_to_the_model(name: str) -> None:
+    from motools.evals._inspect import load_task, split_eval_kwargs
+
+    evaluate = yaml.safe_load((REPO / "sweeps" / name).read_text())["config"]["evaluate_model"]
+    task_args, generate_args, _ = split_eval_kwargs(
+        load_task(evaluate["eval_task"]), evaluate["eval_kwargs"], evaluate["eval_task"])
+    assert task_args["judge_model"].startswith("openai/")
+    assert set(generate_args) == {"max_tokens"}
