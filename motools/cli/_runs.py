@@ -71,9 +71,9 @@ def show_run(
 
     check_text(run_id, "run id")
     missing = f"no run {run_id!r} in this store; see `motools runs list`"
-    ledger = read_ledger(get_store(store), missing)
-    run = ledger.get_run(run_id)
-    if run is None:
+    ledger = read_ledger(get_store(store))
+    run = ledger.get_run(run_id) if ledger is not None else None
+    if ledger is None or run is None:
         raise UserError(missing)
     took = f"{run.ended_at - run.started_at:.1f}s" if run.ended_at else "still running"
     console().print(

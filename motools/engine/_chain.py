@@ -19,7 +19,9 @@ from motools.engine._fuse import Chain, chain_cpus
 from motools.engine._node import one_line
 from motools.engine._records import StepRun
 from motools.engine._settle import Force, blocker, is_forced, marker, skipped
-from motools.engine._single_flight import LeaseLedger, run_node_once
+from motools.engine._access import reach_ledger
+from motools.engine._ray_runtime import RAY_NAMESPACE
+from motools.engine._single_flight import run_node_once
 from motools.workflow._plan import PlanNode
 
 # How long a CPU task runs a `num_cpus: 0` step while still holding its CPU. Past it the task
@@ -46,7 +48,6 @@ class ChainContext:
     """What every task of one run shares (pickled once per task)."""
 
     store: AtomStore
-    leases: LeaseLedger
     run_id: str
     user: str | None
     force: Force
@@ -116,7 +117,7 @@ def _run_node(
 
     def call() -> StepRun:
         return run_node_once(
-            node, inputs, node.cache_key(inputs), ctx.store, ctx.leases,
+            node, inputs, node.cache_key(inputs), ctx.store, reach_ledger(ctx.store),
             run_id=ctx.run_id, user=ctx.user, force=is_forced(node, ctx.force),
             write_cache=ctx.write_cache, preloaded=preloaded, datasets_out=produced,
             known_atoms=known_atoms, holder=ctx.holder, claimed=claimed,
@@ -182,7 +183,7 @@ def _pause_actor() -> Any:
         _pause[node] = (
             ray.remote(_Pause)
             .options(
-                name=f"pause-{node[:16]}", namespace="motools", get_if_exists=True,
+                name=f"pause-{node[:16]}", namespace=RAY_NAMESPACE, get_if_exists=True,
                 lifetime="detached", num_cpus=0, max_concurrency=10_000, max_restarts=-1,
                 max_task_retries=-1,
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node, soft=True),

@@ -24,13 +24,7 @@ from motools.engine._ledger import Ledger
 from motools.engine._node import one_line
 from motools.engine._records import StepRun
 from motools.engine._settle import Force, blocker, marker, settle_cached, skipped
-from motools.engine._single_flight import (
-    LeaseLedger,
-    drop_lease,
-    hold_lease,
-    lease_holder,
-    lease_ttl,
-)
+from motools.engine._leases import drop_lease, hold_lease, lease_holder, lease_ttl
 from motools.engine._workspace import remove_stale_workspaces
 from motools.workflow._plan import Plan, PlanNode
 
@@ -43,7 +37,7 @@ class Backend(Protocol):
     on_ray: bool
     reserve_keys: bool  # lease known keys up front: tasks may sit in a queue for a while
 
-    def start(self, nodes: Sequence[PlanNode]) -> LeaseLedger: ...
+    def start(self, nodes: Sequence[PlanNode]) -> None: ...
     def submit(self, chain: Chain, args: tuple[Any, ...], inputs: list[Any]) -> Any: ...
     def as_input(self, handle: Any) -> Any: ...
     def wait(self, handles: list[Any]) -> list[Any]: ...
@@ -67,8 +61,8 @@ class InlineBackend:
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
 
-    def start(self, nodes: Sequence[PlanNode]) -> LeaseLedger:
-        return self._ledger
+    def start(self, nodes: Sequence[PlanNode]) -> None:
+        pass
 
     def submit(self, chain: Chain, args: tuple[Any, ...], inputs: list[Any]) -> _Done:
         try:
@@ -156,8 +150,8 @@ def schedule(
         return done
 
     remove_stale_workspaces()  # of processes killed on this machine by earlier runs
-    leases = backend.start(to_execute)
-    ctx = ChainContext(store, leases, run_id, user, force_rerun, not no_cache,
+    backend.start(to_execute)
+    ctx = ChainContext(store, run_id, user, force_rerun, not no_cache,
                        lease_holder(run_id), on_ray=backend.on_ray)
     claimed: set[str] = set()
     if backend.reserve_keys and known_keys:

@@ -10,7 +10,7 @@ from fault_steps import faults_workflow_with, read_events
 
 from motools.atom import get_store
 from motools.engine import get_ledger
-from motools.engine._single_flight import lease_ttl
+from motools.engine._leases import lease_ttl
 from motools.workflow import Resources, run_workflow
 
 # No retries: a worker that dies fails its node (retries are test_fault_worker_kill's subject).

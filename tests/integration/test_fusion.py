@@ -161,7 +161,7 @@ def test_a_waiting_step_in_a_fused_chain_lends_its_cpu_back(tmp_path):
     """
     import ray
 
-    from motools.engine._ray import ensure_ray
+    from motools.engine import ensure_ray
 
     ensure_ray()
     n = int(ray.cluster_resources()["CPU"])
