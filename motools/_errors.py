@@ -53,3 +53,12 @@ class StoreWriteError(MotoolsError, OSError):
 
     Also an OSError, so code that handles I/O errors generically still does.
     """
+
+
+
+class OpenAIJobError(MotoolsError):
+    """OpenAI refused a job, or a job ended failed or cancelled (OpenAI's message, one line)."""
+
+
+class InspectEvalError(MotoolsError):
+    """An inspect evaluation ended with a status other than success; its log stays for view."""

@@ -99,7 +99,7 @@ def _print_run_metrics(run: RunRecord, step_runs: list[StepRun], store: AtomStor
     """A sweep's results table, or the metrics of each eval atom a workflow run produced."""
     from rich.table import Table
 
-    from motools.atom import Atom, EvalAtom
+    from motools.atom import Atom, EvalAtom, atom_type_of
 
     if run.kind == "sweep":
         from motools.sweep import live_results, load_results
@@ -113,7 +113,7 @@ def _print_run_metrics(run: RunRecord, step_runs: list[StepRun], store: AtomStor
     out = Table("step", "task", "metric", "value", box=None, title="metrics")
     for sr in step_runs:
         for atom_id in sr.outputs.values():
-            if not atom_id.startswith("eval-"):
+            if atom_type_of(atom_id) != "eval":
                 continue
             atom = Atom.load(atom_id, store=store)
             if not isinstance(atom, EvalAtom):

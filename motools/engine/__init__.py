@@ -25,12 +25,10 @@ from motools.engine._progress import ProgressDisplay, RunObserver
 from motools.engine._ray_runtime import RAY_NAMESPACE, ensure_ray
 from motools.engine._records import RunRecord, StepRun
 from motools.engine._result import StepState, WorkflowResult
-from motools.engine._run_query import RUN_KINDS, RUN_STATUSES, select_runs
+from motools.engine._run_query import select_runs
 
 __all__ = [
     "RAY_NAMESPACE",
-    "RUN_KINDS",
-    "RUN_STATUSES",
     "Ledger",
     "LedgerApi",
     "ProgressDisplay",

@@ -15,10 +15,10 @@ from motools.sweep._collate import metric_columns, param_columns, read_results, 
 from motools.sweep._curves import PointCurve, plot_curves, training_curves
 from motools.sweep._expand import SweepPoint, config_paths
 from motools.sweep._file import dry_run_sweep_file, run_sweep_file
-from motools.sweep._find import find_sweep_run, sweep_digest
+from motools.sweep._find import find_sweep_run
 from motools.sweep._live import live_results
 from motools.sweep._logs import ExportedLogs, export_eval_logs
-from motools.sweep._overrides import apply_overrides, parse_override
+from motools.sweep._overrides import apply_overrides
 from motools.sweep._plot import plot
 from motools.sweep._run import (
     PointFailure,
@@ -49,13 +49,11 @@ __all__ = [
     "load_sweep",
     "metric_columns",
     "param_columns",
-    "parse_override",
     "plot",
     "plot_curves",
     "read_results",
     "run_sweep",
     "run_sweep_file",
-    "sweep_digest",
     "training_curves",
     "write_results",
 ]

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from motools.atom._atom import Atom, EvalAtom
+from motools.atom._ids import atom_type_of
 from motools.atom._store import AtomStore, get_store
 from motools.engine._options import ExecutorName, RunOptions, check_force
 from motools.engine._preview import StepPlanCounts, preview_plan
@@ -168,7 +169,7 @@ def outcome(point: SweepPoint, result: WorkflowResult) -> PointOutcome:
     eval_atom = eval_backend = None
     for state in result.step_states:
         for atom_id in state.output_atoms.values():
-            if atom_id.startswith("eval-"):
+            if atom_type_of(atom_id) == "eval":
                 atom = Atom.load(atom_id, store=result.store)
                 if isinstance(atom, EvalAtom):
                     evaluated = atom.load()

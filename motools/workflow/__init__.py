@@ -9,6 +9,7 @@ Example:
 
 from typing import TYPE_CHECKING, Any
 
+from motools._hashing import is_secret_name
 from motools.workflow._code_paths import rebase_code_paths
 from motools.workflow._config import (
     WorkflowConfig,
@@ -51,6 +52,7 @@ __all__ = [
     "compile_plan",
     "config_json_schema",
     "dry_run_workflow",
+    "is_secret_name",
     "load_config_file",
     "load_yaml_file",
     "rebase_code_paths",
