@@ -13,12 +13,11 @@ says what it would run without writing anything.
 
 from motools.sweep._collate import metric_columns, param_columns, read_results, write_results
 from motools.sweep._curves import PointCurve, plot_curves, training_curves
-from motools.sweep._expand import SweepPoint, config_paths
+from motools.sweep._expand import SweepPoint
 from motools.sweep._file import dry_run_sweep_file, run_sweep_file
 from motools.sweep._find import find_sweep_run
 from motools.sweep._live import live_results
 from motools.sweep._logs import ExportedLogs, export_eval_logs
-from motools.sweep._overrides import apply_overrides
 from motools.sweep._plot import plot
 from motools.sweep._run import (
     PointFailure,
@@ -38,8 +37,6 @@ __all__ = [
     "SweepPreview",
     "SweepResult",
     "SweepSpec",
-    "apply_overrides",
-    "config_paths",
     "dry_run_sweep",
     "dry_run_sweep_file",
     "export_eval_logs",

@@ -11,8 +11,7 @@ from motools._errors import ConfigError, UnknownNameError
 from motools.atom._store import get_store
 from motools.engine._options import RunOptions, check_force
 from motools.engine._preview import preview_plan
-from motools.sweep._expand import SweepPoint, _overlaps, base_config
-from motools.sweep._overrides import apply_overrides, parse_override
+from motools.sweep._expand import SweepPoint, base_config
 from motools.sweep._run import (
     SweepPreview,
     SweepResult,
@@ -21,8 +20,7 @@ from motools.sweep._run import (
     sweep_options,
 )
 from motools.sweep._spec import SweepSpec, load_sweep
-from motools.workflow._plan import Plan
-from motools.workflow._spec import Workflow
+from motools.workflow import Plan, Workflow, apply_overrides
 
 
 def _swept_paths(spec: SweepSpec) -> list[tuple[str, str]]:
@@ -47,17 +45,10 @@ def override_base(
     Raises:
         ConfigError: A malformed override, an unknown path, or a swept path (one line).
     """
-    from motools.workflow._code_paths import rebase_code_paths
-
-    data = apply_overrides(base, overrides, config_class=workflow.config_class)
-    swept = _swept_paths(spec)
-    for text in overrides:
-        path, _ = parse_override(text)
-        for axis_path, where in swept:
-            if _overlaps(path, axis_path):
-                raise ConfigError(f"--set {path}: the sweep varies it ({where}); change the "
-                                  "axis in the sweep file instead")
-    return rebase_code_paths(workflow.config_class, data, Path.cwd())
+    swept = [(path, f"the sweep varies it ({where}); change the axis in the sweep file instead")
+             for path, where in _swept_paths(spec)]
+    return apply_overrides(base, overrides, config_class=workflow.config_class, folder=Path.cwd(),
+                           fixed=swept)
 
 
 def _compile_file(

@@ -26,9 +26,7 @@ from motools.sweep._context import point_context
 from motools.sweep._expand import SweepPoint, expand
 from motools.sweep._find import sweep_digest
 from motools.sweep._spec import SweepSpec
-from motools.workflow._config import config_to_dict
-from motools.workflow._plan import Plan, compile_plan
-from motools.workflow._spec import Workflow, with_resources
+from motools.workflow import Plan, Workflow, compile_plan, config_to_dict, with_resources
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -116,7 +114,8 @@ def compile_sweep(
     """
     points = expand(spec, workflow, base=dict(base), source=source)
     resources = options.resources if options is not None else spec.resources
-    plan = compile_plan(with_resources(workflow, resources), [p.config for p in points], {})
+    plan = compile_plan(with_resources(workflow, resources), [p.config for p in points], {},
+                        validated=True)
     return points, plan
 
 
