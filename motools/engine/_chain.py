@@ -15,12 +15,12 @@ from typing import Any
 
 from motools.atom._dataset import Dataset
 from motools.atom._store import AtomRecord, AtomStore
+from motools.engine._access import reach_ledger
 from motools.engine._fuse import Chain, chain_cpus
 from motools.engine._node import one_line
+from motools.engine._ray_runtime import RAY_NAMESPACE
 from motools.engine._records import StepRun
 from motools.engine._settle import Force, blocker, is_forced, marker, skipped
-from motools.engine._access import reach_ledger
-from motools.engine._ray_runtime import RAY_NAMESPACE
 from motools.engine._single_flight import run_node_once
 from motools.workflow._plan import PlanNode
 

@@ -23,6 +23,7 @@ from motools.engine._result import StepState, StepStates, WorkflowResult
 from motools.workflow._plan import Plan, compile_plan, parse_stages
 from motools.workflow._spec import Workflow, with_resources
 
+
 def default_user() -> str:
     """`$MOTOOLS_USER`, else the login name."""
     try:

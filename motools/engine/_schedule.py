@@ -20,11 +20,11 @@ from motools._errors import UserError
 from motools.atom._store import AtomStore
 from motools.engine._chain import ChainContext, ChainResult, run_chain
 from motools.engine._fuse import Chain, chains
+from motools.engine._leases import drop_lease, hold_lease, lease_holder, lease_ttl
 from motools.engine._ledger import Ledger
 from motools.engine._node import one_line
 from motools.engine._records import StepRun
 from motools.engine._settle import Force, blocker, marker, settle_cached, skipped
-from motools.engine._leases import drop_lease, hold_lease, lease_holder, lease_ttl
 from motools.engine._workspace import remove_stale_workspaces
 from motools.workflow._plan import Plan, PlanNode
 

@@ -11,21 +11,21 @@ Packages register through entry points too, e.g. in pyproject.toml:
     my_pipeline = "my_pkg.workflows:my_workflow"
 """
 
-from motools.registry._registry import (
-    KINDS,
+from motools.registry._fields import (
     CallableImportString,
-    Entry,
     EvalBackendName,
-    Kind,
     LazyCallableImportString,
     TaskReference,
     TrainingBackendName,
+)
+from motools.registry._imports import file_refs_by_content, import_string, is_file_ref
+from motools.registry._registry import (
+    KINDS,
+    Entry,
+    Kind,
     available,
     describe,
     entries,
-    file_refs_by_content,
-    import_string,
-    is_file_ref,
     is_registered,
     is_synthetic,
     register,

@@ -7,7 +7,6 @@ import json
 import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -359,7 +358,3 @@ def _compile_call(
     sweep_points, plan = compile_sweep(spec, wf, base, "run_sweep", options)
     return spec, wf, sweep_points, plan
 
-
-def sweep_source_dir(path: str | os.PathLike[str]) -> Path:
-    """The folder a sweep file's relative `base` is read from."""
-    return Path(path).resolve().parent

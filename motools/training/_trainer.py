@@ -17,12 +17,14 @@ import traceback
 from typing import Any
 
 from motools import _hashing
+from motools._atomic import write_atomic
 from motools.atom._dataset import Dataset
 from motools.atom._store import AtomStore, get_store
 from motools.engine import RAY_NAMESPACE
 from motools.training._curves import loss_curve
 from motools.training._job_files import JobFiles
 from motools.training._protocol import Hyperparameters, TrainedModel, TrainingJob
+
 
 def get_engine(name: str) -> Any:
     """A new instance of the training engine registered under `name` (kind `training_engine`).
@@ -177,9 +179,7 @@ class EngineTrainingBackend:
                                suffix=suffix, info={**info, "baseline": True})
         files = JobFiles(self._store, job_id)
         if not files.exists("dataset.parquet"):
-            tmp = files.local / f"dataset.{os.getpid()}.tmp"
-            tmp.write_bytes(dataset.to_parquet_bytes())
-            os.replace(tmp, files.local / "dataset.parquet")
+            write_atomic(files.local / "dataset.parquet", dataset.to_parquet_bytes())
             files.push("dataset.parquet")
         if self.engine_name == "local" and (gpus := _gpus_of_this_task()):
             # Kept beside the job, not in it: resources never change what a job computes, and

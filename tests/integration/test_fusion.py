@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from motools.engine import get_ledger
-from motools.engine._fuse import chains, describe, task_options
+from motools.engine._fuse import chains, task_options
 from motools.workflow import AtomConstructor, Resources, Step, Workflow, compile_plan, run_workflow
 
 
@@ -85,7 +85,6 @@ def test_a_linear_chain_is_one_task_in_the_plan():
     nodes = list(plan.nodes.values())
     assert [[n.name for n in c] for c in chains(plan, nodes, fuse=True)] == [ABC]
     assert [[n.name for n in c] for c in chains(plan, nodes, fuse=False)] == [["a"], ["b"], ["c"]]
-    assert describe(chains(plan, nodes, fuse=True)) == ["1 task: a > b > c"]
 
 
 def test_a_gpu_step_and_a_step_asking_for_other_cpus_start_their_own_task():
