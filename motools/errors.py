@@ -13,6 +13,7 @@ Example:
 """
 
 from motools._errors import (
+    ArgumentError,
     AtomNotFoundError,
     ConfigError,
     CorruptAtomError,
@@ -29,6 +30,7 @@ from motools._errors import (
 )
 
 __all__ = [
+    "ArgumentError",
     "AtomNotFoundError",
     "ConfigError",
     "CorruptAtomError",

@@ -23,6 +23,7 @@ from motools.workflow._paths import (
     apply_overrides,
     check_paths,
     config_paths,
+    paths_overlap,
     rebase_code_paths,
     set_paths,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "is_secret_name",
     "load_config_file",
     "load_yaml_file",
+    "paths_overlap",
     "rebase_code_paths",
     "run_workflow",
     "set_paths",
