@@ -8,6 +8,7 @@ file's machine (about 3 ms). `reach_ledger` decides which, once per process and 
 
 from __future__ import annotations
 
+import atexit
 import socket
 import sys
 import threading
@@ -53,7 +54,10 @@ def get_ledger(store: AtomStore) -> Ledger:
     path = store.ledger_path.resolve()
     with _lock:
         if path not in _ledgers:
-            _ledgers[path] = Ledger(path)
+            _ledgers[path] = ledger = Ledger(path)
+            # Closed at exit, so SQLite folds its WAL into the file and removes it: a dry run
+            # then reads the closed file in place (see `_preview`), copying nothing.
+            atexit.register(ledger.close)
         return _ledgers[path]
 
 

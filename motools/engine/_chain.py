@@ -53,7 +53,7 @@ class ChainContext:
     user: str | None
     options: RunOptions
     holder: str
-    on_ray: bool = False
+    lends_cpu: bool = False
 
 
 _running: ChainContext | None = None
@@ -93,7 +93,7 @@ def run_chain(
     out: list[StepRun] = []
     known_atoms: dict[str, AtomRecord] = {}  # what this task stored: not read back from the store
     for node in chain:
-        lend_cpu = ctx.on_ray and node.step.resources.num_cpus < cpus
+        lend_cpu = ctx.lends_cpu and node.step.resources.num_cpus < cpus
         step_run, produced = _run_node(node, ctx, node.plan_id in claimed, runs, datasets,
                                        known_atoms, lend_cpu)
         runs[node.plan_id] = step_run

@@ -1,11 +1,11 @@
 """Dry runs: what a plan would run, found without writing a byte to the store or its Ledger.
 
-A dry run reads the cache through a throwaway copy of the Ledger (the SQLite file and its WAL),
-never through the Ledger itself: opening SQLite, even read-only, creates `-wal`/`-shm` files
-next to a cleanly closed database and writes read marks into a live one's `-shm`; opening it
-read-write creates the store folder and the file; and the cache look-up forgets entries whose
-atoms are gone. On the copy all of that is harmless. A store without a Ledger yet is a store
-with nothing cached: no folder, no file is made for it.
+The settle pass writes nothing (stale cache entries are reported, not forgotten), so a dry run
+reads the Ledger where it is. A cleanly closed Ledger (the usual case: no run is going on) is
+opened `immutable`, which creates no `-wal`/`-shm` file and takes no lock; nothing is copied. A
+Ledger some process holds open (its `-wal` exists) is read through a throwaway copy of the file
+and its WAL: reading it in place would write read marks into its `-shm`. A store without a Ledger
+yet is a store with nothing cached: no folder, no file is made for it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,7 @@ from motools.engine._fuse import chains
 from motools.engine._ledger import Ledger
 from motools.engine._options import Force
 from motools.engine._schedule import not_ready
-from motools.engine._settle import settle_cached
+from motools.engine._settle import CacheIndex, settle_cached
 from motools.workflow._plan import Plan
 
 
@@ -64,6 +64,28 @@ class StepPlanCounts:
         return self.points - self.nodes
 
 
+class _NothingCached:
+    def lookup_many(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
+        return {}
+
+
+@contextmanager
+def cache_index_for_reading(store: AtomStore) -> Iterator[CacheIndex]:
+    """The store's cache index, read without writing a byte (see the module docstring)."""
+    path = store.ledger_path
+    if not path.exists():
+        yield _NothingCached()
+    elif Path(f"{path}-wal").exists():
+        with ledger_snapshot(store) as ledger:
+            yield ledger
+    else:
+        ledger = Ledger.read_only(path)
+        try:
+            yield ledger
+        finally:
+            ledger.close()
+
+
 @contextmanager
 def ledger_snapshot(store: AtomStore) -> Iterator[Ledger]:
     """A Ledger over a private copy of the store's Ledger (empty if it has none), then gone."""
@@ -87,10 +109,10 @@ def preview_plan(
     plan: Plan, store: AtomStore, *, force_rerun: Force = False
 ) -> list[StepPlanCounts]:
     """Per step of `plan`: points, unique nodes, cached, to run. Runs and writes nothing."""
-    with ledger_snapshot(store) as ledger:
-        settled, to_run, _ = settle_cached(
-            plan, store, ledger, run_id="dry-run", user=None, force_rerun=force_rerun
-        )
+    with cache_index_for_reading(store) as index:
+        found = settle_cached(plan, store, index, run_id="dry-run", user=None,
+                              force_rerun=force_rerun)
+    settled, to_run = found.runs, found.to_execute
     cached = Counter(plan.nodes[sr.plan_id].name for sr in settled if sr.status == "cached")
     failed = [(plan.nodes[sr.plan_id].name, sr.error or sr.status)
               for sr in settled if sr.status != "cached"]

@@ -11,28 +11,24 @@ from collections.abc import Sequence
 from typing import Any
 
 from motools.atom._store import AtomStore
-from motools.engine._access import LedgerApi, start_ledger_actor
+from motools.engine._access import start_ledger_actor
 from motools.engine._chain import ChainResult, run_chain
 from motools.engine._fuse import Chain, task_options
-from motools.engine._ledger import Ledger
 from motools.engine._ray_runtime import check_fits_this_machine, ensure_ray
 from motools.engine._records import StepRun
 from motools.engine._run_context import RunContext
-from motools.engine._schedule import schedule
+from motools.engine._schedule import Capabilities, schedule
 from motools.workflow._plan import Plan, PlanNode
 
 
 class RayBackend:
     """Chains as Ray tasks: each task's upstream ObjectRefs are its arguments, so Ray starts it
-    when its inputs exist, with no driver round trip. Results are collected with `ray.wait` and
-    committed to the Ledger actor in batches."""
+    when its inputs exist, with no driver round trip. Results are collected with `ray.wait`."""
 
-    on_ray = True
-    reserve_keys = True
+    capabilities = Capabilities(concurrent=True, queues=True, lends_cpu=True)
 
-    def __init__(self, store: AtomStore, ledger: Ledger, address: str | None) -> None:
-        self._store, self._ledger, self._address = store, ledger, address
-        self._actor: LedgerApi | None = None
+    def __init__(self, store: AtomStore, address: str | None) -> None:
+        self._store, self._address = store, address
 
     def start(self, nodes: Sequence[PlanNode]) -> None:
         global _remote_chain
@@ -42,7 +38,8 @@ class RayBackend:
         check_fits_this_machine(nodes)
         if _remote_chain is None:
             _remote_chain = ray.remote(run_chain)
-        self._actor = start_ledger_actor(self._store)
+        # Tasks on other nodes of a cluster reach the Ledger through it (`reach_ledger`).
+        start_ledger_actor(self._store)
 
     def submit(self, chain: Chain, args: tuple[Any, ...], inputs: list[Any]) -> Any:
         return _remote_chain.options(**task_options(chain)).remote(chain, *args, *inputs)
@@ -70,10 +67,6 @@ class RayBackend:
                     out.append(exc)
             return out
 
-    def commit(self, step_runs: list[StepRun], *, cache: bool) -> None:
-        assert self._actor is not None
-        self._actor.commit(step_runs, cache=cache)
-
 
 _remote_chain: Any = None
 
@@ -83,5 +76,5 @@ def run_ray(plan: Plan, run: RunContext, *, fuse: bool | None = None) -> dict[st
 
     `fuse` overrides `MOTOOLS_FUSE` (linear chains as one task).
     """
-    backend = RayBackend(run.store, run.ledger, run.options.address)
+    backend = RayBackend(run.store, run.options.address)
     return schedule(plan, run, backend, fuse=fuse)
