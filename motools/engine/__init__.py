@@ -7,7 +7,7 @@ Ledger from any process), `lease` (a lock or permit held across every process us
 `ensure_ray` and `RAY_NAMESPACE` (where motools' named actors live).
 """
 
-from motools.engine._access import LedgerApi, get_ledger, reach_ledger, read_ledger
+from motools.engine._access import get_ledger, reach_ledger, read_ledger
 from motools.engine._leases import lease
 from motools.engine._ledger import Ledger
 from motools.engine._maintenance import (
@@ -30,7 +30,6 @@ from motools.engine._run_query import select_runs
 __all__ = [
     "RAY_NAMESPACE",
     "Ledger",
-    "LedgerApi",
     "ProgressDisplay",
     "RunObserver",
     "RunOptions",

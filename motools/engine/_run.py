@@ -91,7 +91,7 @@ def dry_run_workflow(
 ) -> list[StepPlanCounts]:
     """What `run_workflow` with these arguments would do, per step; runs and writes nothing.
 
-    Reads the store and a copy of its Ledger only: a store that does not exist yet is not
+    Reads the store and its Ledger only, writing nothing: a store that does not exist yet is not
     created, a used one is left byte for byte as it was.
 
     Args:

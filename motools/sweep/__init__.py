@@ -27,7 +27,6 @@ from motools.sweep._run import (
     load_results,
     run_sweep,
 )
-from motools.sweep._spec import SweepSpec, load_sweep
 
 __all__ = [
     "ExportedLogs",
@@ -36,14 +35,12 @@ __all__ = [
     "SweepPoint",
     "SweepPreview",
     "SweepResult",
-    "SweepSpec",
     "dry_run_sweep",
     "dry_run_sweep_file",
     "export_eval_logs",
     "find_sweep_run",
     "live_results",
     "load_results",
-    "load_sweep",
     "metric_columns",
     "param_columns",
     "plot",

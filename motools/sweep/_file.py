@@ -123,7 +123,7 @@ def dry_run_sweep_file(
 ) -> SweepPreview:
     """What `run_sweep_file` would do, per step; runs and writes nothing.
 
-    The store is only read (its Ledger through a copy): a store that does not exist is not
+    The store is only read (its Ledger in place, read-only): a store that does not exist is not
     created, and a used one is left byte for byte as it was.
 
     Args:

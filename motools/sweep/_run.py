@@ -321,7 +321,7 @@ def dry_run_sweep(
 ) -> SweepPreview:
     """What `run_sweep` with these arguments would do, per step; runs and writes nothing.
 
-    The store is only read (its Ledger through a copy): a store that does not exist is not
+    The store is only read (its Ledger in place, read-only): a store that does not exist is not
     created, and a used one is left byte for byte as it was. For an adaptive sweep the steps
     are those of its first rung (or round), and `adaptive` holds the rungs and the worst case.
 

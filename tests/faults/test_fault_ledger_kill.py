@@ -1,4 +1,6 @@
-"""SIGKILL the Ledger actor's process, again and again, while a sweep commits to it."""
+"""SIGKILL the Ledger actor's process, again and again, mid-sweep: the sweep loses nothing, the actor
+comes back (tasks on other nodes of a cluster reach the Ledger through it; the driver commits to
+the file)."""
 
 from __future__ import annotations
 
