@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,7 @@ from motools.engine._fuse import chains
 from motools.engine._ledger import Ledger
 from motools.engine._options import Force
 from motools.engine._schedule import not_ready
-from motools.engine._settle import CacheIndex, settle_cached
+from motools.engine._settle import settle_cached
 from motools.workflow._plan import Plan
 
 
@@ -64,17 +64,12 @@ class StepPlanCounts:
         return self.points - self.nodes
 
 
-class _NothingCached:
-    def lookup_many(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
-        return {}
-
-
 @contextmanager
-def cache_index_for_reading(store: AtomStore) -> Iterator[CacheIndex]:
-    """The store's cache index, read without writing a byte (see the module docstring)."""
+def ledger_for_reading(store: AtomStore) -> Iterator[Ledger]:
+    """The store's Ledger, read without writing a byte (see the module docstring)."""
     path = store.ledger_path
     if not path.exists():
-        yield _NothingCached()
+        yield Ledger(":memory:")  # nothing cached
     elif Path(f"{path}-wal").exists():
         with ledger_snapshot(store) as ledger:
             yield ledger
@@ -109,7 +104,7 @@ def preview_plan(
     plan: Plan, store: AtomStore, *, force_rerun: Force = False
 ) -> list[StepPlanCounts]:
     """Per step of `plan`: points, unique nodes, cached, to run. Runs and writes nothing."""
-    with cache_index_for_reading(store) as index:
+    with ledger_for_reading(store) as index:
         found = settle_cached(plan, store, index, run_id="dry-run", user=None,
                               force_rerun=force_rerun)
     settled, to_run = found.runs, found.to_execute

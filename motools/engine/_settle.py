@@ -8,23 +8,18 @@ returned for the caller to forget (an executor does, a dry run does not).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, Union
+from typing import Union
 
 from motools.atom._store import AtomStore
+from motools.engine._access import LedgerApi
 from motools.engine._node import one_line
 from motools.engine._records import StepRun
 from motools.workflow._plan import Plan, PlanNode
 
 # True: skip cache reads for every step; a set of step names: only for those steps.
 Force = Union[bool, frozenset[str]]
-
-
-class CacheIndex(Protocol):
-    """The one Ledger call settling needs (a Ledger, or a read-only view of one)."""
-
-    def lookup_many(self, keys: Sequence[str]) -> dict[str, dict[str, str]]: ...
 
 
 def is_forced(node: PlanNode, force: Force) -> bool:
@@ -78,7 +73,7 @@ def resolve_level(
     nodes: list[PlanNode],
     done: Mapping[str, StepRun],
     store: AtomStore,
-    ledger: CacheIndex,
+    ledger: LedgerApi,
     *,
     run_id: str,
     user: str | None,
@@ -144,7 +139,7 @@ class Settled:
 def settle_cached(
     plan: Plan,
     store: AtomStore,
-    ledger: CacheIndex,
+    ledger: LedgerApi,
     *,
     run_id: str,
     user: str | None,
