@@ -158,8 +158,8 @@ def ledger_actor_name(store: AtomStore) -> str:
     return "ledger-" + _hashing.digest("motools.ledger-actor.v1", path)[:16]
 
 
-def start_ledger_actor(store: AtomStore) -> LedgerApi:
-    """The store's Ledger actor, created on this node (the file's) if it does not exist yet."""
+def start_ledger_actor(store: AtomStore) -> None:
+    """Create the store's Ledger actor on this node (the file's), unless it exists already."""
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -180,4 +180,3 @@ def start_ledger_actor(store: AtomStore) -> LedgerApi:
         )
         .remote(str(store.ledger_path.resolve()))
     )
-    return cast(LedgerApi, ActorLedger(name))
