@@ -251,3 +251,31 @@ def test_a_sweep_file_with_a_schedule_runs_like_run_sweep(tmp_path):
     direct = halving(tmp_path / "store")
     assert rows(result) == [dict(r, status="stopped" if r["status"] == "stopped" else "succeeded")
                             for r in rows(direct)]
+
+
+@pytest.mark.parametrize(("name", "points", "statuses"), [
+    ("asha_dummy.yaml", 9, {"stopped": 8, "succeeded": 1}),
+    ("tpe_dummy.yaml", 18, {"stopped": 12, "succeeded": 6}),
+])
+def test_shipped_adaptive_sweeps_run_on_the_local_ray_as_shipped(name, points, statuses):
+    from motools.atom import get_store
+    from motools.sweep import load_results
+    from tests.cli_runner import run_id_of
+
+    done = cli("sweep", "run", REPO / "sweeps" / name)
+    assert done.code == 0, done.out + done.err
+    table = load_results(get_store(), run_id_of(done.out))
+    assert table.num_rows == points
+    assert Counter(table.column("status").to_pylist()) == statuses
+
+
+def test_an_adaptive_sweep_runs_on_an_s3_store(s3_endpoint, monkeypatch):
+    import uuid
+
+    from tests.s3_server import BUCKET, s3_env
+
+    for key, value in s3_env(s3_endpoint).items():
+        monkeypatch.setenv(key, value)
+    result = halving(f"s3://{BUCKET}/{uuid.uuid4().hex[:12]}", grid={LR: LRS[:4]})
+    assert Counter(result.table.column("status").to_pylist()) == {"stopped": 3, "succeeded": 1}
+    assert load_rungs(result.store, result.run_id).num_rows == 4 + 2 + 1
