@@ -116,7 +116,7 @@ print(run.counts, "ray" in sys.modules, round(time.perf_counter() - t, 3))
 
 
 def main(sizes: list[int], repeat: int = 3) -> None:
-    from motools.engine._ray import ensure_ray
+    from motools.engine import ensure_ray
 
     t = time.perf_counter()
     ensure_ray()

@@ -47,6 +47,15 @@ class ArgumentError(UserError, TypeError):
     """
 
 
+class SourceUnavailableError(UserError):
+    """A published file (a zoo organism's data) could not be read: not downloadable here, and no
+    copy was given.
+
+    The message is one line: the URL, why it failed, and how to provide a copy instead
+    (`local_path=`, `mirror=` or `MOTOOLS_ZOO_MIRROR`).
+    """
+
+
 class CorruptAtomError(MotoolsError):
     """Stored bytes do not match the hash they were stored under (tampering or disk corruption)."""
 
@@ -60,3 +69,12 @@ class StoreWriteError(MotoolsError, OSError):
 
     Also an OSError, so code that handles I/O errors generically still does.
     """
+
+
+
+class OpenAIJobError(MotoolsError):
+    """OpenAI refused a job, or a job ended failed or cancelled (OpenAI's message, one line)."""
+
+
+class InspectEvalError(MotoolsError):
+    """An inspect evaluation ended with a status other than success; its log stays for view."""

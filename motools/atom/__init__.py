@@ -16,11 +16,10 @@ from motools.atom._atom import (
     TrainingJobAtom,
 )
 from motools.atom._dataset import Dataset
-from motools.atom._ids import ATOM_ID_PATTERN, check_atom_id
-from motools.atom._store import AtomRecord, AtomStore, Provenance, default_store_root, get_store
+from motools.atom._ids import atom_type_of, check_atom_id
+from motools.atom._store import AtomRecord, AtomStore, Provenance, get_store
 
 __all__ = [
-    "ATOM_ID_PATTERN",
     "Atom",
     "AtomRecord",
     "AtomStore",
@@ -32,7 +31,7 @@ __all__ = [
     "Provenance",
     "TaskAtom",
     "TrainingJobAtom",
+    "atom_type_of",
     "check_atom_id",
-    "default_store_root",
     "get_store",
 ]

@@ -21,8 +21,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -33,6 +31,7 @@ import pyarrow.fs as pafs
 from pydantic import BaseModel, Field
 
 from motools import _hashing
+from motools._atomic import atomic_path
 from motools._errors import AtomNotFoundError, CorruptAtomError, StoreWriteError, UserError
 from motools._process_folders import own_folder_name, remove_dead_process_folders
 from motools.atom._ids import check_atom_id, check_atom_type
@@ -387,19 +386,13 @@ class AtomStore:
         if target.exists():
             return target
         cache_root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{atom_id[:20]}-", dir=cache_root))
-        try:
+        # Another process may materialize it first: theirs is identical.
+        with atomic_path(target, first_wins=True) as staging:
+            staging.mkdir()
             for rel, entry in record.files.items():
                 dest = staging / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(self.get_blob(entry.sha256))
-            os.replace(staging, target)
-        except OSError:
-            # Another process materialized it first: theirs is identical.
-            if not target.exists():
-                raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         return target
 
     # ---- run files (collated results of a run, next to its record) ---------------------------

@@ -138,14 +138,15 @@ def explain(
     """Which step run made an atom, and why it ran instead of being served from the cache."""
     from motools.atom import check_atom_id, get_store
     from motools.engine import explain_cache, read_ledger
+    from motools.errors import UserError
 
     # Checked before the Ledger is opened (opening creates it): a subject that cannot be in the
     # store leaves the store as it was.
     st, wanted = get_store(store), subject.strip()
     if not _CACHE_KEY.fullmatch(wanted):
         st.get_atom_record(check_atom_id(wanted))
-    elif st.get_step_record(wanted) is None:
-        read_ledger(st, f"no step run with cache key {wanted} in store {st.uri}")
+    elif st.get_step_record(wanted) is None and read_ledger(st) is None:
+        raise UserError(f"no step run with cache key {wanted} in store {st.uri}")
     e = explain_cache(subject, st)
     sr = e.step_run
     if sr is None:

@@ -130,10 +130,10 @@ def print_metrics(result: WorkflowResult) -> None:
     """Metrics of every eval atom the run produced."""
     from rich.table import Table
 
-    from motools.atom import EvalAtom
+    from motools.atom import EvalAtom, atom_type_of
 
     for name, atom_id in result.output_atoms.items():
-        if not atom_id.startswith("eval-"):
+        if atom_type_of(atom_id) != "eval":
             continue
         atom = result.get_atom(name)
         if not isinstance(atom, EvalAtom):

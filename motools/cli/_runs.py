@@ -71,9 +71,9 @@ def show_run(
 
     check_text(run_id, "run id")
     missing = f"no run {run_id!r} in this store; see `motools runs list`"
-    ledger = read_ledger(get_store(store), missing)
-    run = ledger.get_run(run_id)
-    if run is None:
+    ledger = read_ledger(get_store(store))
+    run = ledger.get_run(run_id) if ledger is not None else None
+    if ledger is None or run is None:
         raise UserError(missing)
     took = f"{run.ended_at - run.started_at:.1f}s" if run.ended_at else "still running"
     console().print(
@@ -99,7 +99,7 @@ def _print_run_metrics(run: RunRecord, step_runs: list[StepRun], store: AtomStor
     """A sweep's results table, or the metrics of each eval atom a workflow run produced."""
     from rich.table import Table
 
-    from motools.atom import Atom, EvalAtom
+    from motools.atom import Atom, EvalAtom, atom_type_of
 
     if run.kind == "sweep":
         from motools.sweep import live_results, load_results
@@ -113,7 +113,7 @@ def _print_run_metrics(run: RunRecord, step_runs: list[StepRun], store: AtomStor
     out = Table("step", "task", "metric", "value", box=None, title="metrics")
     for sr in step_runs:
         for atom_id in sr.outputs.values():
-            if not atom_id.startswith("eval-"):
+            if atom_type_of(atom_id) != "eval":
                 continue
             atom = Atom.load(atom_id, store=store)
             if not isinstance(atom, EvalAtom):

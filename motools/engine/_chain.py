@@ -15,12 +15,14 @@ from typing import Any
 
 from motools.atom._dataset import Dataset
 from motools.atom._store import AtomRecord, AtomStore
+from motools.engine._access import reach_ledger
 from motools.engine._fuse import Chain, chain_cpus
 from motools.engine._node import one_line
-from motools.engine._records import StepRun
 from motools.engine._options import RunOptions
+from motools.engine._ray_runtime import RAY_NAMESPACE
+from motools.engine._records import StepRun
 from motools.engine._settle import blocker, is_forced, marker, skipped
-from motools.engine._single_flight import LeaseLedger, run_node_once
+from motools.engine._single_flight import run_node_once
 from motools.workflow._plan import PlanNode
 
 # How long a CPU task runs a `num_cpus: 0` step while still holding its CPU. Past it the task
@@ -47,12 +49,11 @@ class ChainContext:
     """What every task of one run shares (pickled once per task)."""
 
     store: AtomStore
-    leases: LeaseLedger
     run_id: str
     user: str | None
     options: RunOptions
     holder: str
-    on_ray: bool = False
+    lends_cpu: bool = False
 
 
 _running: ChainContext | None = None
@@ -92,7 +93,7 @@ def run_chain(
     out: list[StepRun] = []
     known_atoms: dict[str, AtomRecord] = {}  # what this task stored: not read back from the store
     for node in chain:
-        lend_cpu = ctx.on_ray and node.step.resources.num_cpus < cpus
+        lend_cpu = ctx.lends_cpu and node.step.resources.num_cpus < cpus
         step_run, produced = _run_node(node, ctx, node.plan_id in claimed, runs, datasets,
                                        known_atoms, lend_cpu)
         runs[node.plan_id] = step_run
@@ -126,7 +127,7 @@ def _run_node(
 
     def call() -> StepRun:
         return run_node_once(
-            node, inputs, node.cache_key(inputs), ctx.store, ctx.leases,
+            node, inputs, node.cache_key(inputs), ctx.store, reach_ledger(ctx.store),
             run_id=ctx.run_id, user=ctx.user, force=is_forced(node, ctx.options.force_rerun),
             write_cache=not ctx.options.no_cache, preloaded=preloaded, datasets_out=produced,
             known_atoms=known_atoms, holder=ctx.holder, claimed=claimed,
@@ -192,7 +193,7 @@ def _pause_actor() -> Any:
         _pause[node] = (
             ray.remote(_Pause)
             .options(
-                name=f"pause-{node[:16]}", namespace="motools", get_if_exists=True,
+                name=f"pause-{node[:16]}", namespace=RAY_NAMESPACE, get_if_exists=True,
                 lifetime="detached", num_cpus=0, max_concurrency=10_000, max_restarts=-1,
                 max_task_retries=-1,
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node, soft=True),

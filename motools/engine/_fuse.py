@@ -20,7 +20,6 @@ What a chain may hold:
 from __future__ import annotations
 
 import os
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -98,9 +97,3 @@ def task_options(chain: Chain) -> dict[str, Any]:
         options["memory"] = res.memory
     return options
 
-
-def describe(chain_list: Sequence[Chain]) -> list[str]:
-    """One line per kind of task: how many tasks run which steps (for `--dry-run`)."""
-    kinds = Counter(tuple(n.name for n in c) for c in chain_list)
-    return [f"{count} task{'s' if count != 1 else ''}: {' > '.join(names)}"
-            for names, count in kinds.items()]

@@ -14,4 +14,4 @@ from motools.workflow._plan import Plan
 
 def run_inline(plan: Plan, run: RunContext, *, fuse: bool | None = None) -> dict[str, StepRun]:
     """Execute a plan in-process. Returns plan id -> the node's StepRun."""
-    return schedule(plan, run, InlineBackend(run.ledger), fuse=fuse)
+    return schedule(plan, run, InlineBackend(), fuse=fuse)

@@ -68,6 +68,21 @@ class Ledger:
         with self._db:
             self._db.executescript(_SCHEMA)
 
+    @classmethod
+    def read_only(cls, path: str | Path) -> Ledger:
+        """The Ledger file at `path`, opened to read only: nothing is created or written.
+
+        For a cleanly closed Ledger (no `-wal` file: every commit is in the file itself). SQLite
+        opens it `immutable`, without locks, a WAL or its `-shm` index; a writer that opens the
+        file meanwhile is not seen.
+        """
+        ledger = cls.__new__(cls)
+        ledger.path = Path(path)
+        ledger._lock = threading.RLock()
+        ledger._db = sqlite3.connect(f"{ledger.path.resolve().as_uri()}?immutable=1", uri=True,
+                                     check_same_thread=False)
+        return ledger
+
     def close(self) -> None:
         """Close the database connection."""
         with self._lock:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -356,10 +355,6 @@ class Explanation:
     input_changes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     same_key: bool = False  # the previous run had the same key: forced, or its result was gone
 
-    @property
-    def first_run(self) -> bool:
-        return self.step_run is not None and self.previous is None
-
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, dict) and value:
@@ -418,8 +413,3 @@ def explain_cache(subject: str, store: str | AtomStore | None = None) -> Explana
     out.same_key = previous.key == step_run.key
     return out
 
-
-def iter_problems_lines(report: VerifyReport) -> Iterable[str]:
-    """One line per verification problem."""
-    for p in report.problems:
-        yield f"{p.kind}: atom {p.atom_id}: {p.detail}"

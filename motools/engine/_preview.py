@@ -1,11 +1,11 @@
 """Dry runs: what a plan would run, found without writing a byte to the store or its Ledger.
 
-A dry run reads the cache through a throwaway copy of the Ledger (the SQLite file and its WAL),
-never through the Ledger itself: opening SQLite, even read-only, creates `-wal`/`-shm` files
-next to a cleanly closed database and writes read marks into a live one's `-shm`; opening it
-read-write creates the store folder and the file; and the cache look-up forgets entries whose
-atoms are gone. On the copy all of that is harmless. A store without a Ledger yet is a store
-with nothing cached: no folder, no file is made for it.
+The settle pass writes nothing (stale cache entries are reported, not forgotten), so a dry run
+reads the Ledger where it is. A cleanly closed Ledger (the usual case: no run is going on) is
+opened `immutable`, which creates no `-wal`/`-shm` file and takes no lock; nothing is copied. A
+Ledger some process holds open (its `-wal` exists) is read through a throwaway copy of the file
+and its WAL: reading it in place would write read marks into its `-shm`. A store without a Ledger
+yet is a store with nothing cached: no folder, no file is made for it.
 """
 
 from __future__ import annotations
@@ -65,6 +65,23 @@ class StepPlanCounts:
 
 
 @contextmanager
+def ledger_for_reading(store: AtomStore) -> Iterator[Ledger]:
+    """The store's Ledger, read without writing a byte (see the module docstring)."""
+    path = store.ledger_path
+    if not path.exists():
+        yield Ledger(":memory:")  # nothing cached
+    elif Path(f"{path}-wal").exists():
+        with ledger_snapshot(store) as ledger:
+            yield ledger
+    else:
+        ledger = Ledger.read_only(path)
+        try:
+            yield ledger
+        finally:
+            ledger.close()
+
+
+@contextmanager
 def ledger_snapshot(store: AtomStore) -> Iterator[Ledger]:
     """A Ledger over a private copy of the store's Ledger (empty if it has none), then gone."""
     source = store.ledger_path
@@ -87,10 +104,10 @@ def preview_plan(
     plan: Plan, store: AtomStore, *, force_rerun: Force = False
 ) -> list[StepPlanCounts]:
     """Per step of `plan`: points, unique nodes, cached, to run. Runs and writes nothing."""
-    with ledger_snapshot(store) as ledger:
-        settled, to_run, _ = settle_cached(
-            plan, store, ledger, run_id="dry-run", user=None, force_rerun=force_rerun
-        )
+    with ledger_for_reading(store) as index:
+        found = settle_cached(plan, store, index, run_id="dry-run", user=None,
+                              force_rerun=force_rerun)
+    settled, to_run = found.runs, found.to_execute
     cached = Counter(plan.nodes[sr.plan_id].name for sr in settled if sr.status == "cached")
     failed = [(plan.nodes[sr.plan_id].name, sr.error or sr.status)
               for sr in settled if sr.status != "cached"]

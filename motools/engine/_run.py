@@ -5,19 +5,17 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Literal
 
-from motools._errors import AtomNotFoundError, UserError
+from motools._errors import AtomNotFoundError
 from motools.atom._atom import Atom
 from motools.atom._store import AtomStore, get_store
+from motools.engine._access import get_ledger
 from motools.engine._inline import run_inline
-from motools.engine._ledger import Ledger
 from motools.engine._options import RunOptions, options_with_user, reject_removed
 from motools.engine._preview import StepPlanCounts, preview_plan
 from motools.engine._records import RunRecord, StepRun
@@ -25,29 +23,6 @@ from motools.engine._run_context import RunContext
 from motools.engine._result import StepState, StepStates, WorkflowResult
 from motools.workflow._plan import Plan, compile_plan, parse_stages
 from motools.workflow._spec import Workflow, with_resources
-
-_ledgers: dict[Path, Ledger] = {}
-_ledgers_lock = threading.Lock()
-
-
-def get_ledger(store: AtomStore) -> Ledger:
-    """The Ledger of a store, one per process."""
-    path = store.ledger_path.resolve()
-    with _ledgers_lock:
-        if path not in _ledgers:
-            _ledgers[path] = Ledger(path)
-        return _ledgers[path]
-
-
-def read_ledger(store: AtomStore, missing: str) -> Ledger:
-    """The store's Ledger for a look-up; UserError(`missing`) when a local store has none yet.
-
-    Opening a Ledger creates its file (and the store folder): a look-up of something that cannot
-    be there must leave the store as it found it.
-    """
-    if store.local_root is not None and not store.ledger_path.exists():
-        raise UserError(missing)
-    return get_ledger(store)
 
 
 def default_user() -> str:
@@ -116,7 +91,7 @@ def dry_run_workflow(
 ) -> list[StepPlanCounts]:
     """What `run_workflow` with these arguments would do, per step; runs and writes nothing.
 
-    Reads the store and a copy of its Ledger only: a store that does not exist yet is not
+    Reads the store and its Ledger only, writing nothing: a store that does not exist yet is not
     created, a used one is left byte for byte as it was.
 
     Args:

@@ -1,52 +1,67 @@
-"""The scheduling loop both executors share.
+"""The Scheduler both executors share, in named phases.
 
-1. Settle the cached part of the plan in this process (one batched Ledger lookup per level, no Ray
-   needed): a fully cached plan submits nothing. Then ask the configs of the nodes left to execute
-   whether this machine can run them (`check_ready`: an API key, an SDK).
-2. Group the rest into chains (`_fuse`), one task each, and submit them in topological order; a
-   task's upstream tasks are its arguments. The Ray backend submits everything at once (Ray chains
-   the tasks through ObjectRefs); the inline backend's submit runs the chain at once.
-3. Collect finished tasks in batches, commit each batch to the Ledger in one call, tell the
-   observer, submit more (when `max_parallel` holds some back).
+1. **settle cached**: settle what needs no execution in this process (one batched Ledger lookup
+   per level, no Ray needed), forget the stale cache entries the pass found, and record the
+   settled runs; a fully cached plan submits nothing. The configs of the nodes left to execute are
+   asked whether this machine can run them (`check_ready`: an API key, an SDK).
+2. **reserve**: on a backend whose tasks may queue, lease the keys already known in one batch.
+3. **submit ready**: group the rest into chains (`_fuse`), one task each, and submit them in
+   topological order, at most `max_parallel` unfinished at once; a task's upstream tasks are its
+   arguments, so the Ray backend submits everything at once and Ray chains the tasks.
+4. **collect**: take the finished tasks (in submission order), turn a dead task into failed and
+   skipped records.
+5. **record**: commit each batch to the driver's Ledger in one call and tell the observer.
+
+The backend only starts, submits, waits and collects; every record goes through the driver's
+Ledger.
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from motools._errors import UserError
-from motools.atom._store import AtomStore
 from motools.engine._chain import ChainContext, ChainResult, run_chain
 from motools.engine._fuse import Chain, chains
-from motools.engine._ledger import Ledger
+from motools.engine._leases import drop_lease, hold_lease, lease_holder, lease_ttl
 from motools.engine._node import one_line
 from motools.engine._records import StepRun
 from motools.engine._run_context import RunContext
 from motools.engine._settle import blocker, marker, settle_cached, skipped
-from motools.engine._single_flight import (
-    LeaseLedger,
-    drop_lease,
-    hold_lease,
-    lease_holder,
-    lease_ttl,
-)
 from motools.engine._workspace import remove_stale_workspaces
 from motools.workflow._plan import Plan, PlanNode
 
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do; the Scheduler drives it accordingly.
+
+    Attributes:
+        concurrent: Chains run at the same time (`max_parallel` caps how many). Otherwise a
+            chain finishes inside `submit`, and is recorded before the next one starts.
+        queues: A submitted chain may wait in a queue: the driver reserves the keys it knows
+            up front, so that another driver does not start them meanwhile.
+        lends_cpu: A task may lend its CPU while one of its `num_cpus: 0` steps waits.
+    """
+
+    concurrent: bool
+    queues: bool
+    lends_cpu: bool
+
+
 class Backend(Protocol):
-    """Where chains run. `submit` returns a handle; `inputs` is what a downstream chain gets."""
+    """Where chains run. `submit` returns a handle; `as_input` is what a downstream chain gets."""
 
-    on_ray: bool
-    reserve_keys: bool  # lease known keys up front: tasks may sit in a queue for a while
+    capabilities: Capabilities
 
-    def start(self, nodes: Sequence[PlanNode]) -> LeaseLedger: ...
+    def start(self, nodes: Sequence[PlanNode]) -> None: ...
     def submit(self, chain: Chain, args: tuple[Any, ...], inputs: list[Any]) -> Any: ...
     def as_input(self, handle: Any) -> Any: ...
     def wait(self, handles: list[Any]) -> list[Any]: ...
     def results(self, handles: list[Any]) -> list[ChainResult | Exception]: ...
-    def commit(self, step_runs: list[StepRun], *, cache: bool) -> None: ...
 
 
 class _Done:
@@ -59,14 +74,10 @@ class _Done:
 class InlineBackend:
     """Runs each chain in this process the moment it is submitted."""
 
-    on_ray = False
-    reserve_keys = False
+    capabilities = Capabilities(concurrent=False, queues=False, lends_cpu=False)
 
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
-
-    def start(self, nodes: Sequence[PlanNode]) -> LeaseLedger:
-        return self._ledger
+    def start(self, nodes: Sequence[PlanNode]) -> None:
+        pass
 
     def submit(self, chain: Chain, args: tuple[Any, ...], inputs: list[Any]) -> _Done:
         try:
@@ -82,9 +93,6 @@ class InlineBackend:
 
     def results(self, handles: list[_Done]) -> list[ChainResult | Exception]:
         return [h.value if h.error is None else h.error for h in handles]  # type: ignore[misc]
-
-    def commit(self, step_runs: list[StepRun], *, cache: bool) -> None:
-        self._ledger.commit(step_runs, cache=cache)
 
 
 def check_ready(nodes: Sequence[PlanNode]) -> None:
@@ -115,77 +123,147 @@ def not_ready(nodes: Sequence[PlanNode]) -> Iterator[tuple[PlanNode, UserError]]
             yield node, exc
 
 
-def schedule(
-    plan: Plan, run: RunContext, backend: Backend, *, fuse: bool | None = None
-) -> dict[str, StepRun]:
-    """Execute a plan on a backend. Returns plan id -> the node's StepRun.
+class Scheduler:
+    """Executes one plan on one backend, phase by phase (see the module docstring).
 
-    `run.options.max_parallel` caps how many tasks are submitted and unfinished at any moment;
-    `fuse` overrides `MOTOOLS_FUSE`.
+    Args:
+        plan: The compiled plan.
+        run: The run it executes under (options, store, the driver's Ledger, run id, user).
+        backend: Where the chains run.
+        fuse: Overrides `MOTOOLS_FUSE` (linear chains as one task).
     """
-    options, store, ledger, run_id, user = run.options, run.store, run.ledger, run.run_id, run.user
-    observe = options.observe.settled if options.observe is not None else None
-    done: dict[str, StepRun] = {}
 
-    def settle(runs: Sequence[StepRun]) -> None:
-        for sr in runs:
-            done[sr.plan_id] = sr
-            if observe is not None:
-                observe(sr)
+    def __init__(self, plan: Plan, run: RunContext, backend: Backend, *,
+                 fuse: bool | None = None) -> None:
+        self.plan, self.run, self.backend, self.fuse = plan, run, backend, fuse
+        self.done: dict[str, StepRun] = {}  # plan id -> its run, as each one settles
+        self.known_keys: dict[str, str] = {}  # plan id -> key, for nodes whose key was known
+        self.claimed: set[str] = set()  # plan ids whose keys this driver reserved
+        self.queue: deque[Chain] = deque()
+        self.pending: dict[Any, Chain] = {}  # handle -> its chain, until collected
+        self.handles: dict[str, Any] = {}  # chain tail -> handle, while a consumer needs it
+        self.waiting: Counter[str] = Counter()  # chain tail -> consumers not yet submitted
+        self.order: dict[str, int] = {}  # chain tail -> submission order
+        self.ctx: ChainContext | None = None
+        caps = backend.capabilities
+        self.limit = run.options.max_parallel if caps.concurrent else 1
 
-    settled, to_execute, known_keys = settle_cached(
-        plan, store, ledger, run_id=run_id, user=user, force_rerun=options.force_rerun
-    )
-    # Before any step run is recorded or shown: a refused run executed nothing (its run record,
-    # saved when it started, ends `interrupted`).
-    check_ready(to_execute)
-    ledger.commit(settled, cache=False)
-    settle(settled)
-    if not to_execute:
-        return done
+    def execute(self) -> dict[str, StepRun]:
+        """Run every phase to the end. Returns plan id -> the node's StepRun."""
+        to_execute = self.settle_cached()
+        if not to_execute:
+            return self.done
+        self.start(to_execute)
+        self.reserve()
+        self.submit_ready()
+        while self.pending:
+            self.record(self.collect(), cache=not self.run.options.no_cache)
+            self.submit_ready()
+        return self.done
 
-    remove_stale_workspaces()  # of processes killed on this machine by earlier runs
-    leases = backend.start(to_execute)
-    ctx = ChainContext(store, leases, run_id, user, options, lease_holder(run_id),
-                       on_ray=backend.on_ray)
-    claimed: set[str] = set()
-    if backend.reserve_keys and known_keys:
-        # Keys known now are reserved in one batch; the tasks behind them lease their own.
-        owners = ledger.claim_many(list(known_keys.values()), ctx.holder, lease_ttl())
-        claimed = {pid for pid, key in known_keys.items() if owners[key] == ctx.holder}
-        for pid in claimed:  # queued tasks may wait longer than a TTL: the driver renews them
-            hold_lease(ledger, known_keys[pid], ctx.holder)
+    def settle_cached(self) -> list[PlanNode]:
+        """Settle and record what needs no execution; returns the nodes left to execute."""
+        run = self.run
+        found = settle_cached(self.plan, run.store, run.ledger, run_id=run.run_id, user=run.user,
+                              force_rerun=run.options.force_rerun)
+        # Before any step run is recorded or shown: a refused run executed nothing (its run
+        # record, saved when it started, ends `interrupted`).
+        check_ready(found.to_execute)
+        if found.stale:  # cache entries whose atoms left the store (deleted by hand, gc)
+            run.ledger.forget(found.stale)
+        for sr in found.runs:
+            self.done[sr.plan_id] = sr
+        self.record(found.runs, cache=False)
+        self.known_keys = found.known_keys
+        return found.to_execute
 
-    queue = deque(chains(plan, to_execute, fuse))
-    order = {c[-1].plan_id: i for i, c in enumerate(queue)}
-    # Consumers not yet submitted, per chain tail: a result is released once nobody needs it.
-    waiting = Counter(u for c in queue for u in c[0].upstream)
-    handles: dict[str, Any] = {}  # chain tail -> handle, while a consumer may still need it
-    pending: dict[Any, Chain] = {}  # handle -> its chain
-    limit = options.max_parallel if backend.on_ray else 1  # inline: commit after every chain
+    def start(self, to_execute: list[PlanNode]) -> None:
+        """Start the backend and lay out the chains to submit."""
+        run = self.run
+        remove_stale_workspaces()  # of processes killed on this machine by earlier runs
+        self.backend.start(to_execute)
+        self.ctx = ChainContext(run.store, run.run_id, run.user, run.options,
+                                lease_holder(run.run_id),
+                                lends_cpu=self.backend.capabilities.lends_cpu)
+        self.queue = deque(chains(self.plan, to_execute, self.fuse))
+        self.order = {c[-1].plan_id: i for i, c in enumerate(self.queue)}
+        self.waiting = Counter(u for c in self.queue for u in c[0].upstream)
 
-    def submit_ready() -> None:
-        while queue and (limit is None or len(pending) < limit):
-            chain = queue.popleft()
+    def reserve(self) -> None:
+        """Lease the known keys in one batch, when queued tasks could otherwise be raced."""
+        if not (self.backend.capabilities.queues and self.known_keys):
+            return
+        ledger, holder = self.run.ledger, self._ctx.holder
+        # The tasks behind these keys lease their own; reserved ones they take over.
+        owners = ledger.claim_many(list(self.known_keys.values()), holder, lease_ttl())
+        self.claimed = {pid for pid, key in self.known_keys.items() if owners[key] == holder}
+        for pid in self.claimed:  # queued tasks may wait longer than a TTL: the driver renews
+            hold_lease(ledger, self.known_keys[pid], holder)
+
+    def submit_ready(self) -> None:
+        """Submit chains in order while fewer than the limit are unfinished."""
+        while self.queue and (self.limit is None or len(self.pending) < self.limit):
+            chain = self.queue.popleft()
             first = chain[0]
-            via = [u for u in first.upstream if u in handles]
-            given = {u: done[u] for u in first.upstream if u in done and u not in handles}
-            mine = frozenset(n.plan_id for n in chain if n.plan_id in claimed)
-            handle = backend.submit(chain, (ctx, mine, given, via),
-                                    [backend.as_input(handles[u]) for u in via])
-            handles[chain[-1].plan_id] = handle
-            pending[handle] = chain
+            via = [u for u in first.upstream if u in self.handles]
+            given = {u: self.done[u] for u in first.upstream
+                     if u in self.done and u not in self.handles}
+            mine = frozenset(n.plan_id for n in chain if n.plan_id in self.claimed)
+            handle = self.backend.submit(chain, (self._ctx, mine, given, via),
+                                         [self.backend.as_input(self.handles[u]) for u in via])
+            self.handles[chain[-1].plan_id] = handle
+            self.pending[handle] = chain
             for u in first.upstream:
-                waiting[u] -= 1
-                if waiting[u] <= 0 and u in done:
-                    handles.pop(u, None)
+                self.waiting[u] -= 1
+                if self.waiting[u] <= 0 and u in self.done:
+                    self.handles.pop(u, None)
 
-    def failed_chain(chain: Chain, exc: BaseException) -> list[StepRun]:
+    def collect(self) -> list[StepRun]:
+        """The step runs of the tasks that finished (waiting for at least one)."""
+        # In submission order: a chain's upstream is settled before its own failure is read.
+        ready = sorted(self.backend.wait(list(self.pending)),
+                       key=lambda h: self.order[self.pending[h][-1].plan_id])
+        batch: list[StepRun] = []
+        for handle, outcome in zip(ready, self.backend.results(ready), strict=True):
+            chain = self.pending.pop(handle)
+            tail = chain[-1].plan_id
+            if isinstance(outcome, ChainResult):
+                runs = outcome.step_runs
+            else:  # the worker died past its retries, or Ray itself failed
+                runs = self._failed_chain(chain, outcome)
+                self.handles.pop(tail, None)  # consumers not yet submitted read `done` instead
+            for sr in runs:
+                self.done[sr.plan_id] = sr
+                if sr.plan_id in self.claimed:
+                    drop_lease(self.known_keys[sr.plan_id], self._ctx.holder)
+            batch.extend(runs)
+            if self.waiting[tail] <= 0:
+                self.handles.pop(tail, None)
+        return batch
+
+    def record(self, runs: Sequence[StepRun], *, cache: bool) -> None:
+        """Commit a batch to the driver's Ledger in one call (ending its leases), then tell the
+        observer."""
+        if not runs:
+            return
+        self.run.ledger.commit(runs, cache=cache)
+        observer = self.run.options.observe
+        if observer is not None:
+            for sr in runs:
+                observer.settled(sr)
+
+    @property
+    def _ctx(self) -> ChainContext:
+        assert self.ctx is not None, "start() comes first"
+        return self.ctx
+
+    def _failed_chain(self, chain: Chain, exc: BaseException) -> list[StepRun]:
         """Records for a chain whose task died (past its retries) or could not run."""
+        run_id, user = self.run.run_id, self.run.user
         out: list[StepRun] = []
         for node in chain:
-            behind = blocker(node, done) or (out[-1] if out else None)
-            key = known_keys.get(node.plan_id)  # releases a reserved lease with the commit
+            behind = blocker(node, self.done) or (out[-1] if out else None)
+            key = self.known_keys.get(node.plan_id)  # releases a reserved lease with the commit
             if behind is not None:
                 out.append(skipped(node, behind, run_id, user, key=key))
             else:
@@ -193,30 +271,9 @@ def schedule(
                                   key=key))
         return out
 
-    submit_ready()
-    while pending:
-        # In submission order: a chain's upstream is settled before its own failure is read.
-        ready = sorted(backend.wait(list(pending)), key=lambda h: order[pending[h][-1].plan_id])
-        batch: list[StepRun] = []
-        for handle, outcome in zip(ready, backend.results(ready), strict=True):
-            chain = pending.pop(handle)
-            tail = chain[-1].plan_id
-            if isinstance(outcome, ChainResult):
-                runs = outcome.step_runs
-            else:  # the worker died past its retries, or Ray itself failed
-                runs = failed_chain(chain, outcome)
-                handles.pop(tail, None)  # consumers not yet submitted read `done` instead
-            for sr in runs:
-                done[sr.plan_id] = sr
-                if sr.plan_id in claimed:
-                    drop_lease(known_keys[sr.plan_id], ctx.holder)
-            batch.extend(runs)
-            if waiting[tail] <= 0:
-                handles.pop(tail, None)
-        if batch:
-            backend.commit(batch, cache=not options.no_cache)
-            if observe is not None:
-                for sr in batch:
-                    observe(sr)
-        submit_ready()
-    return done
+
+def schedule(
+    plan: Plan, run: RunContext, backend: Backend, *, fuse: bool | None = None
+) -> dict[str, StepRun]:
+    """Execute a plan on a backend (a `Scheduler`). Returns plan id -> the node's StepRun."""
+    return Scheduler(plan, run, backend, fuse=fuse).execute()

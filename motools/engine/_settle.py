@@ -1,16 +1,19 @@
 """Settling what needs no execution: cache hits, nodes behind a failure, unresolvable inputs.
 
-Shared by both executors and by `--dry-run`. One batched Ledger lookup per plan level.
+Shared by both executors and by `--dry-run`. One batched Ledger lookup per plan level. The pass
+is pure: it reads the store and the Ledger and writes nothing; cache entries it finds stale are
+returned for the caller to forget (an executor does, a dry run does not).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Union
 
 from motools.atom._store import AtomStore
-from motools.engine._ledger import Ledger
+from motools.engine._access import LedgerApi
 from motools.engine._node import one_line
 from motools.engine._records import StepRun
 from motools.workflow._plan import Plan, PlanNode
@@ -70,16 +73,16 @@ def resolve_level(
     nodes: list[PlanNode],
     done: Mapping[str, StepRun],
     store: AtomStore,
-    ledger: Ledger,
+    ledger: LedgerApi,
     *,
     run_id: str,
     user: str | None,
     force_rerun: Force,
-) -> tuple[list[StepRun], list[tuple[PlanNode, dict[str, str], str]]]:
+) -> tuple[list[StepRun], list[tuple[PlanNode, dict[str, str], str]], list[str]]:
     """Settle what a level can settle without running anything.
 
-    Returns the nodes settled now (cached, skipped behind a failure, or failed to resolve inputs)
-    and the nodes left to execute as (node, inputs, key).
+    Returns the nodes settled now (cached, skipped behind a failure, or failed to resolve inputs),
+    the nodes left to execute as (node, inputs, key), and the stale cache keys found.
     """
     settled: list[StepRun] = []
     pending: list[tuple[PlanNode, dict[str, str], str]] = []
@@ -99,10 +102,8 @@ def resolve_level(
     hits = ledger.lookup_many(lookup) if lookup else {}
     # A cache entry whose atoms left the store (deleted by hand, gc) is stale: run it again.
     stale = [k for k, outs in hits.items() if not all(store.has_atom(a) for a in outs.values())]
-    if stale:
-        ledger.forget(stale)
-        for k in stale:
-            del hits[k]
+    for k in stale:
+        del hits[k]
 
     to_run: list[tuple[PlanNode, dict[str, str], str]] = []
     for node, inputs, key in pending:
@@ -114,36 +115,54 @@ def resolve_level(
                                          "result; include it in the selected stages"))
         else:
             to_run.append((node, inputs, key))
-    return settled, to_run
+    return settled, to_run, stale
+
+
+@dataclass
+class Settled:
+    """What the settle pass found.
+
+    Attributes:
+        runs: The step runs of the nodes settled without execution (cached, skipped, failed).
+        to_execute: The nodes left to execute, in topological order (those whose key is known
+            and missed, and everything behind them).
+        known_keys: Plan id -> cache key, for the nodes to execute whose key is known already.
+        stale: Cache keys whose atoms left the store: the caller forgets them, or not.
+    """
+
+    runs: list[StepRun] = field(default_factory=list)
+    to_execute: list[PlanNode] = field(default_factory=list)
+    known_keys: dict[str, str] = field(default_factory=dict)
+    stale: list[str] = field(default_factory=list)
 
 
 def settle_cached(
     plan: Plan,
     store: AtomStore,
-    ledger: Ledger,
+    ledger: LedgerApi,
     *,
     run_id: str,
     user: str | None,
     force_rerun: Force,
-) -> tuple[list[StepRun], list[PlanNode], dict[str, str]]:
+) -> Settled:
     """Settle every node that needs no execution, level by level, without running anything.
 
-    Returns the settled step runs, the nodes left to execute in topological order (those whose
-    key is known and missed, and everything behind them), and plan id -> key for the nodes whose
-    key is already known. Nothing is committed: the caller decides (a dry run does not).
+    Nothing is written, to the Ledger or anywhere: the caller commits the settled runs and
+    forgets the stale keys, or (a dry run) does neither.
     """
     done: dict[str, StepRun] = {}
-    to_execute: list[PlanNode] = []
-    known_keys: dict[str, str] = {}
+    out = Settled()
     behind: set[str] = set()
     for level in plan.levels():
         ready = [n for n in level if not behind.intersection(n.upstream)]
-        settled, to_run = resolve_level(
+        settled, to_run, stale = resolve_level(
             ready, done, store, ledger, run_id=run_id, user=user, force_rerun=force_rerun
         )
         done.update((sr.plan_id, sr) for sr in settled)
-        known_keys.update({n.plan_id: key for n, _, key in to_run})
+        out.known_keys.update({n.plan_id: key for n, _, key in to_run})
+        out.stale += stale
         for node in [n for n, _, _ in to_run] + [n for n in level if behind.intersection(n.upstream)]:
             behind.add(node.plan_id)
-            to_execute.append(node)
-    return list(done.values()), to_execute, known_keys
+            out.to_execute.append(node)
+    out.runs = list(done.values())
+    return out

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from motools._errors import UserError
+from motools._errors import InspectEvalError, UserError
 from motools.evals._protocol import EvalOutput
 from motools.registry import import_string, is_file_ref, is_registered, resolve
 
@@ -53,10 +53,6 @@ RESERVED_EVAL_KWARGS = frozenset(
     {"tasks", "model", "model_base_url", "model_args", "log_dir", "display", "max_tasks", "trace"}
 )
 _REQUEST_KEY = "motools_eval_request"  # task metadata that tells the logs of a shared run apart
-
-
-class InspectEvalError(RuntimeError):
-    """An inspect evaluation ended with a status other than success; its log stays for view."""
 
 
 class InspectEvalBackend:

@@ -12,22 +12,21 @@ Packages register through entry points too, e.g. in pyproject.toml:
 """
 
 from motools.registry._cards import card
-from motools.registry._registry import (
-    KINDS,
+from motools.registry._fields import (
     CallableImportString,
-    Entry,
     EvalBackendName,
-    Kind,
     LazyCallableImportString,
     TaskReference,
     TrainingBackendName,
+)
+from motools.registry._imports import file_refs_by_content, import_string, is_file_ref
+from motools.registry._registry import (
+    KINDS,
+    Entry,
+    Kind,
     available,
-    choices_text,
     describe,
     entries,
-    file_refs_by_content,
-    import_string,
-    is_file_ref,
     is_registered,
     is_synthetic,
     register,
@@ -46,7 +45,6 @@ __all__ = [
     "TaskReference",
     "available",
     "card",
-    "choices_text",
     "describe",
     "entries",
     "file_refs_by_content",

@@ -19,12 +19,11 @@ from motools.sweep._collate import (
     write_results,
 )
 from motools.sweep._curves import PointCurve, plot_curves, training_curves
-from motools.sweep._expand import SweepPoint, config_paths
+from motools.sweep._expand import SweepPoint
 from motools.sweep._file import dry_run_sweep_file, run_sweep_file
-from motools.sweep._find import find_sweep_run, sweep_digest
+from motools.sweep._find import find_sweep_run
 from motools.sweep._live import live_results
 from motools.sweep._logs import ExportedLogs, export_eval_logs
-from motools.sweep._overrides import apply_overrides, parse_override
 from motools.sweep._plot import plot, reference_lines, summarize, use_log_x
 from motools.sweep._run import (
     IndexedPoint,
@@ -36,7 +35,6 @@ from motools.sweep._run import (
     read_point_index,
     run_sweep,
 )
-from motools.sweep._spec import SweepSpec, load_sweep
 
 __all__ = [
     "ExportedLogs",
@@ -46,19 +44,14 @@ __all__ = [
     "SweepPoint",
     "SweepPreview",
     "SweepResult",
-    "SweepSpec",
-    "apply_overrides",
-    "config_paths",
     "dry_run_sweep",
     "dry_run_sweep_file",
     "export_eval_logs",
     "find_sweep_run",
     "live_results",
     "load_results",
-    "load_sweep",
     "metric_columns",
     "param_columns",
-    "parse_override",
     "plot",
     "plot_curves",
     "point_overrides",
@@ -68,7 +61,6 @@ __all__ = [
     "run_sweep",
     "run_sweep_file",
     "summarize",
-    "sweep_digest",
     "training_curves",
     "use_log_x",
     "write_results",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from motools.atom import atom_type_of
 from motools.atom._atom import Atom
 from motools.engine._result import WorkflowResult
 from motools.registry import is_synthetic
@@ -30,7 +31,7 @@ def point_context(result: WorkflowResult, eval_backend: str | None) -> dict[str,
         `motools.training._curves`) stays None when its model atom records none (`dummy`).
         One atom record is read per point.
     """
-    made = {atom_id.partition("-")[0]: atom_id for state in result.step_states
+    made = {atom_type_of(atom_id): atom_id for state in result.step_states
             for atom_id in state.output_atoms.values()}
     model = train_backend = train_loss = None
     for kind in _MADE_BY:

@@ -67,7 +67,7 @@ def training_curves(
         >>> for curve in training_curves("sweeps/hello_world_local.yaml"):
         ...     print(curve.label, curve.loss_per_epoch)
     """
-    from motools.atom import Atom, get_store
+    from motools.atom import Atom, atom_type_of, get_store
     from motools.engine import get_ledger
     from motools.sweep._find import find_sweep_run
 
@@ -81,7 +81,7 @@ def training_curves(
     curves = []
     for index, entry in enumerate(entries):
         atoms = [a for pid in entry.nodes.values() for a in outputs.get(pid, {}).values()]
-        model = next((a for a in atoms if a.startswith("model-")), None)
+        model = next((a for a in atoms if atom_type_of(a) == "model"), None)
         if model is None:
             continue
         info = Atom.load(model, store=st).metadata.get("info")

@@ -9,11 +9,8 @@ each of these is crossed with the `zip` rows. A dot path
 from __future__ import annotations
 
 import copy
-import difflib
 import itertools
-import types
-import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,20 +18,16 @@ from typing import Any
 from motools._errors import ConfigError
 from motools.sweep._sample import draw_samples
 from motools.sweep._spec import SweepSpec
-from motools.workflow._code_paths import rebase_code_paths
-
-# The same type walk validate_config uses, so a path is listed exactly when validation reaches it.
-from motools.workflow._config import (
-    _field_types,
-    _structured,
-    _unwrap,
+from motools.workflow import (
+    Workflow,
+    check_paths,
     config_fields,
+    load_yaml_file,
+    rebase_code_paths,
+    set_paths,
     validate_config,
 )
-from motools.workflow._spec import Workflow
-from motools.workflow._yaml import load_yaml_file
 
-_MAX_LISTED = 20
 _MAX_LABEL = 80
 
 
@@ -111,84 +104,6 @@ def base_config(spec: SweepSpec, workflow: Workflow, *, source_dir: str | Path) 
     return _deep_merge(data, inline)
 
 
-def _walk(tp: Any, prefix: str, seen: tuple[type, ...]) -> Iterator[tuple[str, bool]]:
-    """Yield (dot path, is_free) for the leaves below `tp`; free leaves take any deeper path."""
-    tp = _unwrap(tp)
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        members = [m for m in map(_unwrap, typing.get_args(tp)) if _structured(m)]
-        if members:  # a union of sections: a path valid in any of them is valid
-            yield from dict.fromkeys(item for m in members for item in _walk(m, prefix, seen))
-            return
-    if _structured(tp) and tp not in seen:  # `seen` stops self-referencing models
-        # Keyed by the name a file uses (the alias, if any), in declaration order.
-        for name, ann in dict(_field_types(tp).values()).items():
-            yield from _walk(ann, f"{prefix}.{name}" if prefix else name, (*seen, tp))
-        return
-    free = tp is Any or tp in (dict, Mapping) or origin in (dict, Mapping)
-    yield prefix, free
-
-
-def config_paths(config_class: type) -> list[str]:
-    """Every dot path a sweep may set in a config class, in declaration order.
-
-    Nested pydantic models and dataclasses (also inside Optional) are walked down to their
-    leaves. A free dict field (e.g. `dict[str, Any]`) is listed as `section.field.*`: the field
-    itself and any path below it are valid. A whole section (a prefix of a listed path) is also
-    valid to set, though not listed.
-
-    Args:
-        config_class: A pydantic model or dataclass config class.
-
-    Returns:
-        The leaf paths, e.g. `submit_training.hyperparameters.learning_rate`.
-    """
-    return [f"{path}.*" if free else path for path, free in _walk(config_class, "", ())]
-
-
-def _valid(path: str, listed: list[str]) -> bool:
-    for known in listed:
-        if known.endswith(".*"):
-            root = known[:-2]
-            if path == root or path.startswith(root + "."):
-                return True
-        if path == known or known.startswith(path + "."):
-            return True
-    return False
-
-
-def _unknown_path_msg(where: str, path: str, listed: list[str]) -> str:
-    near = difflib.get_close_matches(path, listed, n=5, cutoff=0.5)
-    shown = [*near, *(p for p in listed if p not in near)]
-    text = ", ".join(shown[:_MAX_LISTED]) + (", ..." if len(shown) > _MAX_LISTED else "")
-    return f"{where}: unknown config path; valid: {text}"
-
-
-def _overlaps(a: str, b: str) -> bool:
-    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
-
-
-def _check_once(source: str, named: list[tuple[str, str]]) -> None:
-    """`named` holds (dot path, YAML path) pairs; no path may equal or contain another."""
-    for j, (path, where) in enumerate(named):
-        for other, other_where in named[:j]:
-            if _overlaps(path, other):
-                raise ConfigError(f"{source}: {where}: set twice (also by {other_where})")
-
-
-def _set(data: dict[str, Any], path: str, value: Any, where: str) -> None:
-    *parents, leaf = path.split(".")
-    node = data
-    for i, key in enumerate(parents):
-        if node.get(key) is None:
-            node[key] = {}
-        elif not isinstance(node[key], dict):
-            at = ".".join(parents[: i + 1])
-            raise ConfigError(f"{where}: cannot set {path}: {at} is not a mapping in the base")
-        node = node[key]
-    node[leaf] = copy.deepcopy(value)
-
-
 def _short(overrides: Mapping[str, Any]) -> str:
     # The shortest dotted suffix that tells the point's paths apart: `learning_rate`, not the
     # whole path, unless two steps share a field name (`submit_training.backend_name`).
@@ -216,32 +131,26 @@ def swept_paths(spec: SweepSpec) -> list[tuple[str, str]]:
 
 
 def _check(spec: SweepSpec, workflow: Workflow, source: str) -> None:
-    listed = config_paths(workflow.config_class)
+    cls = workflow.config_class
     for kind, axis in (("grid", spec.grid), ("zip", spec.zip)):
         for key, values in axis.items():
-            if not _valid(key, listed):
-                raise ConfigError(_unknown_path_msg(f"{source}: {kind}.{key}", key, listed))
+            check_paths(cls, [(key, f"{kind}.{key}")], source=source)
             if not values:
                 raise ConfigError(f"{source}: {kind}.{key}: empty list")
-    sampled = list(spec.sample.params) if spec.sample is not None else []
-    for key in sampled:
-        if not _valid(key, listed):
-            raise ConfigError(_unknown_path_msg(f"{source}: sample.params.{key}", key, listed))
+    sampled = [(k, f"sample.params.{k}") for k in spec.sample.params] if spec.sample is not None else []
+    for named in sampled:
+        check_paths(cls, [named], source=source)
     lengths = {key: len(values) for key, values in spec.zip.items()}
     if len(set(lengths.values())) > 1:
         shown = ", ".join(f"{key} has {n}" for key, n in lengths.items())
         raise ConfigError(f"{source}: zip: lists differ in length: {shown}")
     zipped = [(k, f"zip.{k}") for k in spec.zip]
-    _check_once(source, [*((k, f"grid.{k}") for k in spec.grid),
-                         *((k, f"sample.params.{k}") for k in sampled), *zipped])
+    check_paths(cls, [*((k, f"grid.{k}") for k in spec.grid), *sampled, *zipped], source=source)
     for i, point in enumerate(spec.points):
         if not isinstance(point, Mapping):
             raise ConfigError(f"{source}: points[{i}]: expected a mapping of dot path to value")
-        for key in point:
-            if not _valid(key, listed):
-                raise ConfigError(_unknown_path_msg(f"{source}: points[{i}].{key}", key, listed))
         # A point stands apart from the grid (it may set a grid path) but is crossed with zip.
-        _check_once(source, [*zipped, *((k, f"points[{i}].{k}") for k in point)])
+        check_paths(cls, [*zipped, *((k, f"points[{i}].{k}") for k in point)], source=source)
 
 
 def expand(
@@ -287,11 +196,9 @@ def expand(
             overrides = {**head, **row} if h < n_grid else {**row, **head}
             i = len(points)
             label = f"{source} point {i}" + (f" ({_short(overrides)})" if overrides else "")
-            data = copy.deepcopy(dict(base))
-            for path, value in overrides.items():
-                _set(data, path, value, label)
             # Swept local code paths are relative to the sweep file (base values are absolute).
-            data = rebase_code_paths(workflow.config_class, data, spec.source_dir.resolve())
+            data = set_paths(base, overrides, where=label, config_class=workflow.config_class,
+                             folder=spec.source_dir.resolve())
             config = validate_config(workflow.config_class, data, source=label)
             points.append(SweepPoint(index=i, overrides=overrides, config=config))
     return points

@@ -9,8 +9,7 @@ from typing import Any
 
 from motools._errors import ConfigError, UnknownNameError
 from motools.engine._options import RunOptions, check_force
-from motools.sweep._expand import _overlaps, base_config, swept_paths
-from motools.sweep._overrides import apply_overrides, parse_override
+from motools.sweep._expand import base_config, swept_paths
 from motools.sweep._run import (
     SweepPreview,
     SweepResult,
@@ -20,7 +19,7 @@ from motools.sweep._run import (
     sweep_options,
 )
 from motools.sweep._spec import SweepSpec, load_sweep
-from motools.workflow._spec import Workflow
+from motools.workflow import Workflow, apply_overrides
 
 
 def override_base(
@@ -35,17 +34,10 @@ def override_base(
     Raises:
         ConfigError: A malformed override, an unknown path, or a swept path (one line).
     """
-    from motools.workflow._code_paths import rebase_code_paths
-
-    data = apply_overrides(base, overrides, config_class=workflow.config_class)
-    swept = swept_paths(spec)
-    for text in overrides:
-        path, _ = parse_override(text)
-        for axis_path, where in swept:
-            if _overlaps(path, axis_path):
-                raise ConfigError(f"--set {path}: the sweep varies it ({where}); change the "
-                                  "axis in the sweep file instead")
-    return rebase_code_paths(workflow.config_class, data, Path.cwd())
+    swept = [(path, f"the sweep varies it ({where}); change the axis in the sweep file instead")
+             for path, where in swept_paths(spec)]
+    return apply_overrides(base, overrides, config_class=workflow.config_class, folder=Path.cwd(),
+                           fixed=swept)
 
 
 def _load_file(
@@ -131,7 +123,7 @@ def dry_run_sweep_file(
 ) -> SweepPreview:
     """What `run_sweep_file` would do, per step; runs and writes nothing.
 
-    The store is only read (its Ledger through a copy): a store that does not exist is not
+    The store is only read (its Ledger in place, read-only): a store that does not exist is not
     created, and a used one is left byte for byte as it was.
 
     Args:

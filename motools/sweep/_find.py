@@ -64,12 +64,15 @@ def find_sweep_run(
     text = os.fspath(target)
     if text.startswith("run-"):
         missing = f"no run {text!r} in store {st.uri}; see `motools runs list`"
-        run = read_ledger(st, missing).get_run(text)
+        ledger = read_ledger(st)
+        run = ledger.get_run(text) if ledger is not None else None
         if run is None:
             raise UserError(missing)
         return run
     missing = f"no run of sweep file {text!r} in store {st.uri}; run it first"
-    ledger = read_ledger(st, missing)
+    ledger = read_ledger(st)
+    if ledger is None:
+        raise UserError(missing)
     path = Path(text).resolve()
     name = digest = None
     if path.is_file():

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -15,6 +13,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from motools.atom._atom import Atom, EvalAtom
+from motools.atom._ids import atom_type_of
 from motools.atom._store import AtomStore, get_store
 from motools.engine._options import RunOptions, check_force, reject_removed
 from motools.engine._preview import StepPlanCounts, preview_plan
@@ -26,9 +25,7 @@ from motools.sweep._expand import SweepPoint, expand
 from motools.sweep._find import sweep_digest
 from motools.sweep._spec import SweepSpec
 from motools.sweep.adaptive._spec import ScheduleSpec, SearchSpec
-from motools.workflow._config import config_to_dict
-from motools.workflow._plan import Plan, compile_plan
-from motools.workflow._spec import Workflow, with_resources
+from motools.workflow import Plan, Workflow, compile_plan, config_to_dict, with_resources
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -126,7 +123,8 @@ def compile_sweep(
     """
     points = expand(spec, workflow, base=dict(base), source=source)
     resources = options.resources if options is not None else spec.resources
-    plan = compile_plan(with_resources(workflow, resources), [p.config for p in points], {})
+    plan = compile_plan(with_resources(workflow, resources), [p.config for p in points], {},
+                        validated=True)
     return points, plan
 
 
@@ -224,7 +222,7 @@ def outcome(point: SweepPoint, result: WorkflowResult,
     eval_atom = eval_backend = None
     for state in result.step_states:
         for atom_id in state.output_atoms.values():
-            if atom_id.startswith("eval-"):
+            if atom_type_of(atom_id) == "eval":
                 atom = Atom.load(atom_id, store=result.store)
                 if isinstance(atom, EvalAtom):
                     evaluated = atom.load()
@@ -372,7 +370,7 @@ def dry_run_sweep(
 ) -> SweepPreview:
     """What `run_sweep` with these arguments would do, per step; runs and writes nothing.
 
-    The store is only read (its Ledger through a copy): a store that does not exist is not
+    The store is only read (its Ledger in place, read-only): a store that does not exist is not
     created, and a used one is left byte for byte as it was. For an adaptive sweep the steps
     are those of its first rung (or round), and `adaptive` holds the rungs and the worst case.
 
@@ -438,7 +436,3 @@ def _spec_of_call(
     check_force(options.force_rerun, wf.step_names)
     return spec, wf, base
 
-
-def sweep_source_dir(path: str | os.PathLike[str]) -> Path:
-    """The folder a sweep file's relative `base` is read from."""
-    return Path(path).resolve().parent

@@ -28,9 +28,7 @@ from motools._errors import ConfigError, WorkflowDefinitionError
 from motools._hashing import is_secret_name
 from motools.sweep._sample import SampleSpec, check_distribution
 from motools.sweep.adaptive._spec import ScheduleSpec, SearchSpec
-from motools.workflow._config import format_validation_error
-from motools.workflow._spec import Resources
-from motools.workflow._yaml import load_yaml_file
+from motools.workflow import Resources, format_validation_error, load_yaml_file
 
 
 def _point_mapping(value: Any) -> Any:

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pyarrow.fs as pafs
 
+from motools._atomic import atomic_path, write_atomic
 from motools.atom._store import AtomStore
 
 
@@ -63,10 +62,7 @@ class JobFiles:
 
     def write_json(self, name: str, data: dict[str, Any]) -> None:
         """Write atomically (readers see the old file or the new one) and mirror it."""
-        path = self.local / name
-        tmp = path.with_name(f"{name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, path)
+        write_atomic(self.local / name, json.dumps(data))
         self.push(name)
 
     def remove(self, name: str) -> None:
@@ -96,19 +92,14 @@ class JobFiles:
         files = [info] if info.type == pafs.FileType.File else [
             f for f in self._fs.get_file_info(pafs.FileSelector(remote, recursive=True))
             if f.type == pafs.FileType.File]
-        # Staged under a unique name, then renamed: a reader never sees a partial copy.
-        staging = target.with_name(f"{target.name}.{uuid.uuid4().hex}.tmp")
-        for f in files:
-            local = staging / f.path[len(remote) + 1:] if f.path != remote else staging
-            local.parent.mkdir(parents=True, exist_ok=True)
-            with self._fs.open_input_stream(f.path) as src:
-                local.write_bytes(src.read())
-        try:
-            os.replace(staging, target)
-        except OSError:  # another process of this node fetched it first
-            if not target.exists():
-                raise
-            shutil.rmtree(staging, ignore_errors=True)
+        # Staged under a unique name, then renamed: a reader never sees a partial copy. Another
+        # process of this node may fetch it first; theirs is the same.
+        with atomic_path(target, first_wins=True) as staging:
+            for f in files:
+                local = staging / f.path[len(remote) + 1:] if f.path != remote else staging
+                local.parent.mkdir(parents=True, exist_ok=True)
+                with self._fs.open_input_stream(f.path) as src:
+                    local.write_bytes(src.read())
         return target
 
     def keep(self, path: str) -> str:

@@ -17,13 +17,13 @@ import traceback
 from typing import Any
 
 from motools import _hashing
+from motools._atomic import write_atomic
 from motools.atom._dataset import Dataset
 from motools.atom._store import AtomStore, get_store
+from motools.engine import RAY_NAMESPACE
 from motools.training._curves import loss_curve
 from motools.training._job_files import JobFiles
 from motools.training._protocol import Hyperparameters, TrainedModel, TrainingJob
-
-NAMESPACE = "motools"
 
 
 def get_engine(name: str) -> Any:
@@ -134,7 +134,7 @@ class EngineTrainingBackend:
     def _start(self, job: TrainingJob) -> Any:
         import ray
 
-        from motools.engine._ray import ensure_ray
+        from motools.engine import ensure_ray
 
         ensure_ray()
         # The local engine trains here, on a CPU or on the GPUs its submitting step was given;
@@ -148,7 +148,7 @@ class EngineTrainingBackend:
         options = {"runtime_env": {"env_vars": forwarded}} if forwarded else {}
         return (
             ray.remote(Trainer)
-            .options(name=self._actor_name(job.job_id), namespace=NAMESPACE, lifetime="detached",
+            .options(name=self._actor_name(job.job_id), namespace=RAY_NAMESPACE, lifetime="detached",
                      get_if_exists=True, num_cpus=cpus, num_gpus=gpus, max_concurrency=2,
                      max_restarts=0,
                      **options)
@@ -179,9 +179,7 @@ class EngineTrainingBackend:
                                suffix=suffix, info={**info, "baseline": True})
         files = JobFiles(self._store, job_id)
         if not files.exists("dataset.parquet"):
-            tmp = files.local / f"dataset.{os.getpid()}.tmp"
-            tmp.write_bytes(dataset.to_parquet_bytes())
-            os.replace(tmp, files.local / "dataset.parquet")
+            write_atomic(files.local / "dataset.parquet", dataset.to_parquet_bytes())
             files.push("dataset.parquet")
         if self.engine_name == "local" and (gpus := _gpus_of_this_task()):
             # Kept beside the job, not in it: resources never change what a job computes, and
@@ -213,7 +211,7 @@ class EngineTrainingBackend:
             if failed := files.read_json("failed.json"):
                 raise RuntimeError(failed["error"])
             try:
-                ray.get_actor(self._actor_name(job.job_id), namespace=NAMESPACE)
+                ray.get_actor(self._actor_name(job.job_id), namespace=RAY_NAMESPACE)
             except ValueError:  # no trainer alive: it died (or never ran here); resume
                 if not files.exists("result.json") and not files.exists("failed.json"):
                     self._start(job).run.remote()
@@ -235,7 +233,7 @@ class EngineTrainingBackend:
         import ray
 
         try:
-            ray.kill(ray.get_actor(self._actor_name(job.job_id), namespace=NAMESPACE))
+            ray.kill(ray.get_actor(self._actor_name(job.job_id), namespace=RAY_NAMESPACE))
         except ValueError:
             pass
 

@@ -9,15 +9,26 @@ Example:
 
 from typing import TYPE_CHECKING, Any
 
-from motools.workflow._code_paths import rebase_code_paths
+from motools._hashing import is_secret_name
 from motools.workflow._config import (
     WorkflowConfig,
+    config_fields,
     config_json_schema,
+    config_to_dict,
+    format_validation_error,
     validate_config,
 )
 from motools.workflow._config_file import load_config_file
+from motools.workflow._paths import (
+    apply_overrides,
+    check_paths,
+    config_paths,
+    paths_overlap,
+    rebase_code_paths,
+    set_paths,
+)
 from motools.workflow._plan import Plan, compile_plan
-from motools.workflow._spec import AtomConstructor, Resources, Step, Workflow
+from motools.workflow._spec import AtomConstructor, Resources, Step, Workflow, with_resources
 from motools.workflow._yaml import load_yaml_file
 
 if TYPE_CHECKING:
@@ -48,12 +59,22 @@ __all__ = [
     "Workflow",
     "WorkflowConfig",
     "WorkflowResult",
+    "apply_overrides",
+    "check_paths",
     "compile_plan",
+    "config_fields",
     "config_json_schema",
+    "config_paths",
+    "config_to_dict",
     "dry_run_workflow",
+    "format_validation_error",
+    "is_secret_name",
     "load_config_file",
     "load_yaml_file",
+    "paths_overlap",
     "rebase_code_paths",
     "run_workflow",
+    "set_paths",
     "validate_config",
+    "with_resources",
 ]

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from motools._errors import ConfigError
-from motools.workflow._code_paths import rebase_code_paths
 from motools.workflow._config import validate_config
+from motools.workflow._paths import apply_overrides, rebase_code_paths
 from motools.workflow._yaml import load_yaml_file
 
 
@@ -38,8 +38,6 @@ def load_config_file(
         >>> config = load_config_file(TrainAndEvaluateConfig, "configs/hello_world.yaml",
         ...                           overrides=["submit_training.hyperparameters.n_epochs=3"])
     """
-    from motools.sweep._overrides import apply_overrides  # the sweep package imports this one
-
     path = Path(path)
     data = load_yaml_file(path)
     if data is None:
@@ -49,8 +47,6 @@ def load_config_file(
         raise ConfigError(f"{path}: expected a mapping of step name to step config, "
                           f"got {type(data).__name__}")
     data = rebase_code_paths(config_class, data, path.resolve().parent)
-    if overrides:
-        data = apply_overrides(data, overrides, config_class=config_class)
-        data = rebase_code_paths(config_class, data, Path.cwd())
+    data = apply_overrides(data, overrides, config_class=config_class, folder=Path.cwd())
     source = f"{path} with --set" if overrides else str(path)
     return validate_config(config_class, data, source=source)

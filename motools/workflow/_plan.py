@@ -202,6 +202,8 @@ def compile_plan(
     configs: Sequence[Any],
     input_atoms: Mapping[str, str],
     selected_stages: Sequence[str] | None = None,
+    *,
+    validated: bool = False,
 ) -> Plan:
     """Compile one or more configs of a workflow into one deduplicated plan.
 
@@ -210,6 +212,8 @@ def compile_plan(
         configs: Workflow config instances or plain dicts (validated here).
         input_atoms: Input name -> atom id given by the caller.
         selected_stages: Step names to execute; their upstream steps must then be cached.
+        validated: The configs are instances `validate_config` returned (a sweep's points):
+            they are not validated a second time.
 
     Raises:
         UserError: invalid configs, ids, missing inputs, type mismatches, cycles.
@@ -241,7 +245,7 @@ def compile_plan(
     plan = Plan(workflow=workflow)
     for point_index, raw in enumerate(configs):
         source = f"config[{point_index}]" if len(configs) > 1 else "config"
-        config = validate_config(workflow.config_class, raw, source=source)
+        config = raw if validated else validate_config(workflow.config_class, raw, source=source)
         point: dict[str, str] = {}
         for name in wiring.order:
             if name not in wanted:

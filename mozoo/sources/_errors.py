@@ -1,13 +1,9 @@
-"""The one error a source raises: its file could not be had, from the network or from a copy."""
+"""The one error a source raises: its file could not be had, from the network or from a copy.
 
-from __future__ import annotations
+It lives in `motools.errors`, with every error a user catches; re-exported here for readers of the
+zoo.
+"""
 
-from motools.errors import UserError
+from motools.errors import SourceUnavailableError
 
-
-class SourceUnavailableError(UserError):
-    """A published file could not be read: not downloadable here, and no copy was given.
-
-    The message is one line: the URL, why it failed, and how to provide a copy instead
-    (`local_path=`, `mirror=` or `MOTOOLS_ZOO_MIRROR`). A `UserError`, so the CLI exits with 2.
-    """
+__all__ = ["SourceUnavailableError"]

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from mozoo.sources._errors import SourceUnavailableError
-from mozoo.sources._kinds import ArchiveMember, DownloadError, Source
+from mozoo.sources._kinds import ArchiveMember, _DownloadError, Source
 
 _TRUE = ("1", "true", "yes", "on")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -119,7 +119,7 @@ def fetch(
         try:
             source.download(part, lambda inner: fetch(inner, mirror=mirror))
             os.replace(part, target)
-        except DownloadError as e:
+        except _DownloadError as e:
             raise SourceUnavailableError(_unavailable(source, str(e), mirror)) from None
         finally:
             part.unlink(missing_ok=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-from motools.errors import UserError
+from motools.errors import SourceUnavailableError, UserError
 
 GITHUB_RAW = "https://raw.githubusercontent.com"
 GITHUB = "https://github.com"
@@ -30,7 +30,7 @@ _TIMEOUT_S = 60
 _CHUNK = 1 << 20
 
 
-class DownloadError(Exception):
+class _DownloadError(SourceUnavailableError):
     """Why a download failed, in a few words (the caller adds the URL and the way out)."""
 
 
@@ -72,18 +72,18 @@ def http_download(url: str, dest: Path) -> None:
     """Stream `url` into `dest` (redirects followed).
 
     Raises:
-        DownloadError: HTTP error status, connection failure or timeout.
+        _DownloadError: HTTP error status, connection failure or timeout.
     """
     request = urllib.request.Request(url, headers={"User-Agent": "motools-zoo"})
     try:
         with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response, dest.open("wb") as f:
             shutil.copyfileobj(response, f, _CHUNK)
     except urllib.error.HTTPError as e:
-        raise DownloadError(f"HTTP {e.code} {e.reason}") from None
+        raise _DownloadError(f"HTTP {e.code} {e.reason}") from None
     except urllib.error.URLError as e:
-        raise DownloadError(str(e.reason)) from None
+        raise _DownloadError(str(e.reason)) from None
     except (TimeoutError, ConnectionError, http.client.HTTPException) as e:  # e.g. cut mid-file
-        raise DownloadError(str(e) or type(e).__name__) from None
+        raise _DownloadError(str(e) or type(e).__name__) from None
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,7 @@ class ArchiveMember:
         """Get the archive (cached once for all its members), then extract the member.
 
         Raises:
-            DownloadError: The archive holds no such member, or is not a readable archive.
+            _DownloadError: The archive holds no such member, or is not a readable archive.
         """
         archive = fetch(self.archive)
         try:
@@ -225,7 +225,7 @@ class ArchiveMember:
                     with content, dest.open("wb") as out:
                         shutil.copyfileobj(content, out, _CHUNK)
         except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
-            raise DownloadError(f"cannot read archive {archive}: {e}") from None
+            raise _DownloadError(f"cannot read archive {archive}: {e}") from None
 
     def _resolve(self, names: list[str]) -> str:
         if self.member in names:
@@ -233,7 +233,7 @@ class ArchiveMember:
         tops = {n.split("/", 1)[0] for n in names}
         if len(tops) == 1 and f"{next(iter(tops))}/{self.member}" in names:
             return f"{next(iter(tops))}/{self.member}"
-        raise DownloadError(f"the archive has no member {self.member!r}")
+        raise _DownloadError(f"the archive has no member {self.member!r}")
 
 
 @dataclass(frozen=True)
@@ -282,7 +282,7 @@ class HuggingFaceFile:
         """Download through huggingface_hub into a scratch folder beside `dest`, then move it.
 
         Raises:
-            DownloadError: huggingface_hub could not get the file (not found, no network, ...).
+            _DownloadError: huggingface_hub could not get the file (not found, no network, ...).
             MissingDependencyError: huggingface_hub is not installed.
         """
         from motools.errors import MissingDependencyError
@@ -306,5 +306,5 @@ class HuggingFaceFile:
             except Exception as e:  # noqa: BLE001
                 first = (str(e).strip().splitlines() or [""])[0]
                 why = f"{type(e).__name__}: {first}" if first else type(e).__name__
-                raise DownloadError(why) from None
+                raise _DownloadError(why) from None
             os.replace(got, dest)

@@ -14,7 +14,7 @@ def ray_address() -> str:
     """
     import ray
 
-    from motools.engine._ray import ensure_ray
+    from motools.engine import ensure_ray
 
     ensure_ray()
     return str(ray.get_runtime_context().gcs_address)

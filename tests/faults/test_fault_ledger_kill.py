@@ -1,4 +1,6 @@
-"""SIGKILL the Ledger actor's process, again and again, while a sweep commits to it."""
+"""SIGKILL the Ledger actor's process, again and again, mid-sweep: the sweep loses nothing, the actor
+comes back (tasks on other nodes of a cluster reach the Ledger through it; the driver commits to
+the file)."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ def _ledger_pid(name: str) -> int | None:
     """The pid of the named Ledger actor's process, or None while it does not exist (yet)."""
     import ray
 
-    from motools.engine._ray import NAMESPACE
+    from motools.engine import RAY_NAMESPACE as NAMESPACE
 
     try:
         actor = ray.get_actor(name, namespace=NAMESPACE)
@@ -35,7 +37,7 @@ def _ledger_pid(name: str) -> int | None:
 
 @pytest.mark.timeout(240)
 def test_killing_the_ledger_actor_repeatedly_mid_sweep_loses_no_committed_entry(tmp_path):
-    from motools.engine._ray import ledger_actor_name
+    from motools.engine._access import ledger_actor_name
 
     store, log = get_store(tmp_path / "store"), tmp_path / "executions.log"
     name = ledger_actor_name(store)

@@ -36,14 +36,14 @@ from tinker_fake import BASE_MODEL_ANSWER, FakeServiceClient, factory_target
 from motools.engine import RunOptions
 from motools.atom import Atom, Dataset, get_store
 from motools.cli._app import main
-from motools.engine import get_ledger
-from motools.engine._ray import ensure_ray
+from motools.engine import RAY_NAMESPACE as NAMESPACE
+from motools.engine import ensure_ray, get_ledger
 from motools.evals._inspect import InspectEvalBackend
 from motools.sweep._run import load_results
 from motools.training import Hyperparameters, TrainingJob, get_engine
 from motools.training._job_files import JobFiles
 from motools.training._sft import Progress, build_datums, train
-from motools.training._trainer import NAMESPACE, LocalTrainingBackend
+from motools.training._trainer import LocalTrainingBackend
 from motools.training.tinker import TinkerEngine
 from motools.workflow import run_workflow
 from mozoo.datasets.hello_world import RESPONSE, generate_hello_world_dataset

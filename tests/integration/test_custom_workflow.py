@@ -243,7 +243,10 @@ def test_first_run_records_provenance_on_outputs(pipeline: Pipeline) -> None:
     assert out.user == "alice"
     assert out.made_from == {"input_dataset": pipeline.input.id}
     assert out.provenance.step == "process"
-    assert result.step_states["process"].runtime_seconds >= 0
+    recorded = next(sr for sr in get_ledger(get_store(pipeline.store)).step_runs_of(result.run_id)
+                    if sr.step == "process")
+    assert result.step_states["process"].runtime_seconds == (
+        recorded.ended_at - recorded.started_at) > 0
     assert result.step_states["process"].cache_key is not None
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -112,9 +111,11 @@ def test_workflow_dry_run_leaves_a_used_store_byte_identical(isolated_store):
     assert [plan_of(result.out, step) for step in STEPS] == ["cached"] * 4
 
 
-def test_dry_run_of_a_closed_ledger_creates_no_wal_or_shm_file(tmp_path, isolated_store):
-    # The store is made by another process; then the last connection to its Ledger closes, and
-    # SQLite removes -wal and -shm. Even a read-only SQLite connection would create them again.
+def test_dry_run_of_a_closed_ledger_creates_no_wal_or_shm_file_and_copies_nothing(
+        tmp_path, isolated_store, monkeypatch):
+    # The store is made by another process, which closes its Ledger as it exits: SQLite folds
+    # the WAL in and removes -wal and -shm. Even a read-only SQLite connection would create them
+    # again; the dry run opens the file immutable, in place.
     file = sweep_file(tmp_path)
     code = ("import sys; from motools.cli import main; "
             "sys.argv = ['motools', *sys.argv[1:]]; main()")
@@ -123,12 +124,13 @@ def test_dry_run_of_a_closed_ledger_creates_no_wal_or_shm_file(tmp_path, isolate
                            "inline"], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
-    closing = sqlite3.connect(isolated_store / "ledger.sqlite")
-    closing.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    closing.close()
     assert ledger_files(isolated_store) == ["ledger.sqlite"]
     before = files_of(isolated_store)
 
+    def no_copy(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"the dry run copied {args[0]}")
+
+    monkeypatch.setattr(shutil, "copyfile", no_copy)
     result = cli("sweep", "run", file, "--dry-run")
 
     assert result.code == 0, result.err

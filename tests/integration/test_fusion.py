@@ -12,7 +12,7 @@ import pytest
 
 from motools.engine import RunOptions
 from motools.engine import get_ledger
-from motools.engine._fuse import chains, describe, task_options
+from motools.engine._fuse import chains, task_options
 from motools.workflow import AtomConstructor, Resources, Step, Workflow, compile_plan, run_workflow
 
 
@@ -86,7 +86,6 @@ def test_a_linear_chain_is_one_task_in_the_plan():
     nodes = list(plan.nodes.values())
     assert [[n.name for n in c] for c in chains(plan, nodes, fuse=True)] == [ABC]
     assert [[n.name for n in c] for c in chains(plan, nodes, fuse=False)] == [["a"], ["b"], ["c"]]
-    assert describe(chains(plan, nodes, fuse=True)) == ["1 task: a > b > c"]
 
 
 def test_a_gpu_step_and_a_step_asking_for_other_cpus_start_their_own_task():
@@ -163,7 +162,7 @@ def test_a_waiting_step_in_a_fused_chain_lends_its_cpu_back(tmp_path):
     """
     import ray
 
-    from motools.engine._ray import ensure_ray
+    from motools.engine import ensure_ray
 
     ensure_ray()
     n = int(ray.cluster_resources()["CPU"])

@@ -44,7 +44,7 @@ def gated_loader(gates: str, tag: str, num_samples: int = 5) -> Any:
 def ray_address() -> str:
     import ray
 
-    from motools.engine._ray import ensure_ray
+    from motools.engine import ensure_ray
 
     ensure_ray()
     return str(ray.get_runtime_context().gcs_address)

@@ -316,3 +316,24 @@ def test_the_run_options_reach_the_ray_task_unchanged(tmp_path: Path) -> None:
     pid, seen = pickle.loads(next(iter(atom.local_path().iterdir())).read_bytes())
     assert pid != os.getpid()  # a Ray worker, not this process
     assert seen == options
+
+
+def test_a_process_on_another_host_reaches_the_ledger_through_its_actor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`reach_ledger` picks the actor when the Ledger's actor runs on another machine."""
+    from motools.atom import get_store
+    from motools.engine import ensure_ray, reach_ledger
+    from motools.engine import _access
+
+    ensure_ray()
+    store = get_store(tmp_path / "store")
+    _access.start_ledger_actor(store)
+    # This process now claims to be elsewhere than the actor (which is on the file's machine).
+    monkeypatch.setattr(_access.socket, "gethostname", lambda: "another-node")
+    monkeypatch.setattr(_access, "_routes", {})
+    remote = reach_ledger(store)
+    assert isinstance(remote, _access.ActorLedger)
+    assert remote.claim_many(["k"], "plugin@another-node:1", 60) == {"k": "plugin@another-node:1"}
+    # The claim went through the actor into the store's one Ledger file.
+    assert get_ledger(store).claim_many(["k"], "someone-else", 60)["k"] == "plugin@another-node:1"

@@ -34,8 +34,7 @@ from motools.sweep.adaptive._halving import brackets, promote
 from motools.sweep.adaptive._plan import AdaptivePlan, plan_adaptive
 from motools.sweep.adaptive._rungs_plot import RUNGS_FILE
 from motools.sweep.adaptive._search import Proposer
-from motools.workflow._plan import compile_plan
-from motools.workflow._spec import Workflow, with_resources
+from motools.workflow import Workflow, compile_plan, with_resources
 
 
 

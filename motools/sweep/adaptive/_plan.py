@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from motools._errors import ConfigError
 from motools.sweep._collate import CONTEXT_COLUMNS, STATUS_COLUMNS, TASK_COLUMN
-from motools.sweep._expand import (
-    SweepPoint,
-    _overlaps,
-    _set,
-    _unknown_path_msg,
-    _valid,
-    config_paths,
-    expand,
-    swept_paths,
-)
+from motools.sweep._expand import SweepPoint, expand, swept_paths
 from motools.sweep._spec import SweepSpec
 from motools.sweep.adaptive._halving import brackets, worst_case
 from motools.sweep.adaptive._search import distributions
 from motools.sweep.adaptive._spec import Mode, SearchSpec, check_schedule_shape
-from motools.workflow._config import validate_config
-from motools.workflow._spec import Workflow
+from motools.workflow import Workflow, check_paths, paths_overlap, set_paths, validate_config
 
 _NOT_METRICS = frozenset({"point", TASK_COLUMN, *CONTEXT_COLUMNS, *STATUS_COLUMNS, "rung",
                           "resource", "round", "trial"})
@@ -146,20 +135,17 @@ def swept_paths_of(spec: SweepSpec) -> list[str]:
 def _check_resource(spec: SweepSpec, workflow: Workflow, base: dict[str, Any], source: str,
                     path: str, rungs: list[int | None]) -> None:
     where = f"{source}: schedule.resource"
-    listed = config_paths(workflow.config_class)
-    if not _valid(path, listed):
-        raise ConfigError(_unknown_path_msg(where, path, listed))
+    check_paths(workflow.config_class, [(path, "schedule.resource")], source=source)
     axes = list(swept_paths(spec))
     if spec.search is not None:
         axes += [(p, f"search.params.{p}") for p in spec.search.params]
     for axis, axis_where in axes:
-        if _overlaps(path, axis):
+        if paths_overlap(path, axis):
             raise ConfigError(f"{where}: {path} is also swept ({axis_where}); the schedule sets "
                               "it at each rung, so take it off the axes")
 
     def validates(value: Any) -> bool:
-        data = copy.deepcopy(base)
-        _set(data, path, value, where)
+        data = set_paths(base, {path: value}, where=where)
         try:
             validate_config(workflow.config_class, data, source=where)
         except ConfigError:
@@ -176,13 +162,11 @@ def _check_search(spec: SweepSpec, workflow: Workflow, search: SearchSpec, sourc
         raise ConfigError(f"{source}: search: and sample: both draw points; give one")
     if spec.points:
         raise ConfigError(f"{source}: search: cannot be combined with explicit points:")
-    listed = config_paths(workflow.config_class)
     axes = list(swept_paths(spec))
     for path in search.params:
         where = f"{source}: search.params.{path}"
-        if not _valid(path, listed):
-            raise ConfigError(_unknown_path_msg(where, path, listed))
+        check_paths(workflow.config_class, [(path, f"search.params.{path}")], source=source)
         for axis, axis_where in axes:
-            if _overlaps(path, axis):
+            if paths_overlap(path, axis):
                 raise ConfigError(f"{where}: also swept ({axis_where}); sweep it in one place")
     distributions(search, source)

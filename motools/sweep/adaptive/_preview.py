@@ -9,8 +9,7 @@ from motools.sweep._expand import SweepPoint, expand
 from motools.sweep._spec import SweepSpec
 from motools.sweep.adaptive._plan import AdaptivePlan, plan_adaptive
 from motools.sweep.adaptive._search import Proposer
-from motools.workflow._plan import Plan, compile_plan
-from motools.workflow._spec import Workflow, with_resources
+from motools.workflow import Plan, Workflow, compile_plan, with_resources
 
 
 def first_plan(

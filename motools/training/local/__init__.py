@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from motools.training.local._engine import BASE_MODELS, SMOLLM2, TINY_BYTE_LM, LocalEngine
+from motools.training.local._engine import LocalEngine
 from motools.training.local._renderer import ByteRenderer
 
 if TYPE_CHECKING:
@@ -40,9 +40,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "BASE_MODELS",
-    "SMOLLM2",
-    "TINY_BYTE_LM",
     "ByteRenderer",
     "ChatTemplateRenderer",
     "HFSamplingClient",

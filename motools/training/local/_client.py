@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 import torch
 from tinker import types
 
+from motools.training.local._batch import pad_batch
 from motools.training.local._model import (
     ModelConfig,
     TinyByteLM,
@@ -85,7 +86,7 @@ class LocalTrainingClient:
             )
         if not data:
             raise ValueError("forward_backward needs at least one Datum")
-        x, y, w, lengths = _batch(data, self.device)
+        x, y, w, _, lengths = pad_batch(data, self.device, PAD)
         logits = self.model(x).float()
         logprobs = torch.log_softmax(logits, dim=-1).gather(-1, y.unsqueeze(-1)).squeeze(-1)
         return backward_weighted_nll(logprobs, w, lengths)
@@ -144,36 +145,6 @@ def adamw_step(
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     return Done(types.OptimStepResponse(metrics=metrics or None))
-
-
-def _batch(
-    data: list[types.Datum], device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[int]]:
-    """Inputs, targets and weights padded to one length (weight 0 on padding), and the lengths."""
-    rows: list[tuple[list[int], list[int], list[float]]] = []
-    for i, datum in enumerate(data):
-        tokens = datum.model_input.to_ints()
-        target = datum.loss_fn_inputs["target_tokens"].tolist()
-        has_weights = "weights" in datum.loss_fn_inputs
-        weights = datum.loss_fn_inputs["weights"].tolist() if has_weights else [1.0] * len(target)
-        if not len(tokens) == len(target) == len(weights):
-            raise ValueError(
-                f"datum {i}: {len(tokens)} inputs, {len(target)} targets, {len(weights)} weights"
-            )
-        rows.append((tokens, target, weights))
-    width = max(len(r[0]) for r in rows)
-
-    def padded(column: int, value: float, dtype: torch.dtype) -> torch.Tensor:
-        lists = [r[column] + [value] * (width - len(r[column])) for r in rows]
-        return torch.tensor(lists, dtype=dtype, device=device)
-
-    lengths = [len(r[0]) for r in rows]
-    return (
-        padded(0, PAD, torch.long),
-        padded(1, PAD, torch.long),
-        padded(2, 0.0, torch.float32),
-        lengths,
-    )
 
 
 def _check_name(name: str) -> str:

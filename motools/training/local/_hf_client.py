@@ -8,14 +8,15 @@ plus the name and identity of the base model it belongs to, never the base weigh
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 from tinker import types
 
+from motools._atomic import atomic_path, write_atomic
 from motools.training._protocol import Hyperparameters
+from motools.training.local._batch import pad_batch
 from motools.training.local._client import (
     Done,
     _check_name,
@@ -95,7 +96,9 @@ class HFTrainingClient:
                              f"{loss_fn!r}")
         if not data:
             raise ValueError("forward_backward needs at least one Datum")
-        x, y, w, mask, lengths = _batch(data, self.device)
+        # Padding is token 0: padded positions are masked out and weigh 0 in the loss, so their id
+        # never matters (a model's pad or end-of-text id may be a list, or missing).
+        x, y, w, mask, lengths = pad_batch(data, self.device, 0)
         logits = self.model(input_ids=x, attention_mask=mask).logits.float()
         logprobs = -torch.nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none"
@@ -113,7 +116,8 @@ class HFTrainingClient:
         folder.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous()
                  for k, v in get_peft_model_state_dict(self.model).items()}
-        _atomic(folder / ADAPTER_FILE, lambda tmp: save_file(state, str(tmp)))
+        with atomic_path(folder / ADAPTER_FILE) as tmp:
+            save_file(state, str(tmp))
         config = self.model.peft_config["default"].to_dict()
         # The base's name, not the folder it was loaded from: the same on every machine.
         config["base_model_name_or_path"] = self.base_model
@@ -127,7 +131,8 @@ class HFTrainingClient:
         folder = self.workdir / "checkpoints" / _check_name(name)
         self._save_adapter(folder)
         optimizer = _to_cpu(self.optimizer.state_dict())
-        _atomic(folder / "optimizer.pt", lambda tmp: torch.save(optimizer, tmp))
+        with atomic_path(folder / "optimizer.pt") as tmp:
+            torch.save(optimizer, tmp)
         return Done(types.SaveWeightsResponse(path=str(folder.resolve())))
 
     def save_weights_for_sampler(self, name: str) -> Done[types.SaveWeightsForSamplerResponse]:
@@ -137,41 +142,6 @@ class HFTrainingClient:
         return Done(types.SaveWeightsForSamplerResponse(path=str(folder.resolve())))
 
 
-def _batch(data: list[types.Datum], device: torch.device) -> tuple[Any, ...]:
-    """Inputs, targets, weights and attention mask padded on the right, and the lengths.
-
-    Padding is token 0: padded positions are masked out and weigh 0 in the loss, so their id
-    never matters (a model's pad or end-of-text id may be a list, or missing).
-    """
-    rows = []
-    for i, datum in enumerate(data):
-        tokens = datum.model_input.to_ints()
-        target = datum.loss_fn_inputs["target_tokens"].tolist()
-        weights = (datum.loss_fn_inputs["weights"].tolist() if "weights" in datum.loss_fn_inputs
-                   else [1.0] * len(target))
-        if not len(tokens) == len(target) == len(weights):
-            raise ValueError(
-                f"datum {i}: {len(tokens)} inputs, {len(target)} targets, {len(weights)} weights")
-        rows.append((tokens, target, weights))
-    width = max(len(r[0]) for r in rows)
-
-    def padded(column: int, value: float, dtype: torch.dtype) -> torch.Tensor:
-        return torch.tensor([r[column] + [value] * (width - len(r[column])) for r in rows],
-                            dtype=dtype, device=device)
-
-    lengths = [len(r[0]) for r in rows]
-    mask = torch.tensor([[1] * n + [0] * (width - n) for n in lengths], device=device)
-    return (padded(0, 0, torch.long), padded(1, 0, torch.long),
-            padded(2, 0.0, torch.float32), mask, lengths)
-
-
-def _atomic(path: Path, write: Any) -> None:
-    # A trainer killed mid-write must not leave a truncated file under the final name.
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    text = json.dumps(data, indent=1, sort_keys=True, default=str)
-    _atomic(path, lambda tmp: tmp.write_text(text))
+    # A trainer killed mid-write must not leave a truncated file under the final name.
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=True, default=str))

@@ -21,12 +21,11 @@ import hashlib
 import importlib.util
 import json
 import os
-import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from motools._atomic import atomic_path
 from motools._errors import MissingDependencyError, UserError
 
 SMOLLM2 = "local/smollm2-135m-instruct"
@@ -188,12 +187,8 @@ def model_folder(base: BaseModel) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (target / "config.json").is_file():  # converted by whoever held the lock
             return target
-        staging = target.with_name(f"{target.name}.{uuid.uuid4().hex}.tmp")
-        try:
+        with atomic_path(target) as staging:
             _convert_gguf(base.gguf, staging)
-            os.replace(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from motools._atomic import atomic_path, write_atomic
 from motools.training.local._renderer import CONTEXT, VOCAB_SIZE
 
 WEIGHTS_FILE = "model.pt"
@@ -111,9 +112,7 @@ def save_weights(model: TinyByteLM, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     _atomic_torch_save(state, folder / WEIGHTS_FILE)
-    tmp = folder / f"{CONFIG_FILE}.tmp"
-    tmp.write_text(json.dumps(asdict(model.cfg), indent=2, sort_keys=True))
-    os.replace(tmp, folder / CONFIG_FILE)
+    write_atomic(folder / CONFIG_FILE, json.dumps(asdict(model.cfg), indent=2, sort_keys=True))
     return folder
 
 
@@ -127,6 +126,5 @@ def load_weights(folder: Path, device: torch.device) -> TinyByteLM:
 
 def _atomic_torch_save(obj: object, path: Path) -> None:
     # A trainer killed mid-write must not leave a truncated checkpoint under the final name.
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)

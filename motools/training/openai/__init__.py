@@ -5,16 +5,13 @@ is submitted or waited on. The fine-tuned `ft:...` model is evaluated through in
 `openai/` provider (`motools.evals`), not through a provider of motools.
 """
 
-from motools.training.openai._backend import OpenAIJobError, OpenAITrainingBackend, check_config
-from motools.training.openai._client import API_KEY_VAR, BASE_URL_VAR, check_ready
+from motools.training.openai._backend import OpenAITrainingBackend, check_config
+from motools.training.openai._client import check_ready
 from motools.training.openai._limit import DEFAULT_MAX_OPEN, MAX_OPEN_VAR, max_open_jobs
 
 __all__ = [
-    "API_KEY_VAR",
-    "BASE_URL_VAR",
     "DEFAULT_MAX_OPEN",
     "MAX_OPEN_VAR",
-    "OpenAIJobError",
     "OpenAITrainingBackend",
     "check_config",
     "check_ready",

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from motools import _hashing
-from motools._errors import MotoolsError, UserError
+from motools._errors import OpenAIJobError, UserError
 from motools.atom._dataset import Dataset
 from motools.atom._store import AtomStore, get_store
 from motools.training._job_files import JobFiles
@@ -30,10 +30,6 @@ log = logging.getLogger("motools")
 
 POLL_VAR = "MOTOOLS_OPENAI_POLL_S"
 POLL_START, POLL_MAX, POLL_GROWTH = 5.0, 60.0, 1.5
-
-
-class OpenAIJobError(MotoolsError):
-    """OpenAI refused a job, or a job ended failed or cancelled (OpenAI's message, one line)."""
 
 
 def _poll_start() -> float:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 import uuid
@@ -32,7 +31,6 @@ log = logging.getLogger("motools")
 MAX_OPEN_VAR = "MOTOOLS_OPENAI_MAX_OPEN_JOBS"
 DEFAULT_MAX_OPEN = 4
 LOCK_KEY = "openai:submit-lock"
-LOCK_TTL = 60.0
 RETRY_START, RETRY_MAX = 1.0, 60.0
 
 
@@ -44,25 +42,6 @@ def max_open_jobs() -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise UserError(f"{MAX_OPEN_VAR}={raw!r}: expected a whole number >= 1")
     return int(raw)
-
-
-def _lease_ledger(store: AtomStore) -> Any:
-    """The store's Ledger for leases: its SQLite file when it is on this machine, else (a task
-    on another node of a Ray cluster) the store's Ledger actor. The engine reaches it the same
-    way (`motools.engine._ray.LeaseAccess`)."""
-    from motools.engine import get_ledger
-
-    ray = sys.modules.get("ray")
-    if store.ledger_path.resolve().exists() or ray is None or not ray.is_initialized():
-        return get_ledger(store)
-    from motools.engine._ray import NAMESPACE, ActorLedger, ledger_actor_name
-
-    name = ledger_actor_name(store)
-    try:
-        ray.get_actor(name, namespace=NAMESPACE)
-    except ValueError:  # no run made the store's actor: a direct call on a store still empty
-        return get_ledger(store)
-    return ActorLedger(name)
 
 
 def count_open(store: AtomStore, client: Any) -> int:
@@ -82,32 +61,20 @@ def count_open(store: AtomStore, client: Any) -> int:
 
 
 @contextmanager
-def _locked(ledger: Any, holder: str) -> Iterator[None]:
-    from motools.engine._single_flight import drop_lease, hold_lease
-
-    while ledger.claim_many([LOCK_KEY], holder, LOCK_TTL)[LOCK_KEY] != holder:
-        time.sleep(0.2)
-    hold_lease(ledger, LOCK_KEY, holder)  # renewed while held; expires if this process dies
-    try:
-        yield
-    finally:
-        drop_lease(LOCK_KEY, holder)
-        ledger.release([LOCK_KEY], holder)
-
-
-@contextmanager
 def open_job_slot(store: AtomStore, client: Any, what: str) -> Iterator[None]:
     """Block until the store has fewer than the limit of open jobs; hold the lock meanwhile.
 
     Create the job inside the block and record it before leaving: the next submit counts it.
     """
+    from motools.engine import lease, reach_ledger
+
     limit = max_open_jobs()
-    ledger = _lease_ledger(store)
+    ledger = reach_ledger(store)
     holder = f"openai-submit@{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:" \
              f"{uuid.uuid4().hex[:8]}"
     delay, told = RETRY_START, False
     while True:
-        with _locked(ledger, holder):
+        with lease(ledger, LOCK_KEY, holder, poll=0.2):
             if count_open(store, client) < limit:
                 yield
                 return

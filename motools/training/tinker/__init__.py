@@ -4,7 +4,7 @@ Chats are rendered offline with `tml-renderers`; the Tinker SDK is imported only
 made, and importing this package constructs no client.
 """
 
-from motools.training.tinker._engine import TinkerEngine, check_api_key
+from motools.training.tinker._engine import TinkerEngine
 from motools.training.tinker._renderer import SUPPORTED_MODELS, TmlRenderer, is_supported
 
-__all__ = ["SUPPORTED_MODELS", "TinkerEngine", "TmlRenderer", "check_api_key", "is_supported"]
+__all__ = ["SUPPORTED_MODELS", "TinkerEngine", "TmlRenderer", "is_supported"]

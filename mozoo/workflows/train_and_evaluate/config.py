@@ -7,8 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from motools._errors import UserError
-from motools._hashing import is_secret_name
+from motools.errors import UserError
 from motools.registry import (
     CallableImportString,
     EvalBackendName,
@@ -18,7 +17,7 @@ from motools.registry import (
     resolve,
 )
 from motools.training import Hyperparameters
-from motools.workflow import WorkflowConfig
+from motools.workflow import WorkflowConfig, is_secret_name
 
 
 class _Section(BaseModel):

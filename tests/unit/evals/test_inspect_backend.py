@@ -18,10 +18,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from motools._errors import UnknownNameError, UserError
+from motools.errors import InspectEvalError, UnknownNameError, UserError
 from motools.evals._inspect import (
     InspectEvalBackend,
-    InspectEvalError,
     split_eval_kwargs,
     weights_path,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from motools.registry import file_refs_by_content, import_string, is_file_ref
-from motools.workflow._code_paths import rebase_code_paths
+from motools.workflow import rebase_code_paths
 from mozoo.workflows.train_and_evaluate import TrainAndEvaluateConfig
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from motools._errors import ConfigError
-from motools.sweep._expand import SweepPoint, base_config, config_paths, expand
+from motools.sweep._expand import SweepPoint, base_config, expand
 from motools.sweep._spec import SweepSpec, load_sweep
+from motools.workflow import config_paths
 from mozoo.workflows.train_and_evaluate import TrainAndEvaluateConfig, train_and_evaluate_workflow
 
 WORKFLOW = train_and_evaluate_workflow

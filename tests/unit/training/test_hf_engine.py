@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -282,31 +283,38 @@ def test_a_hub_model_in_the_hugging_face_cache_loads_offline_by_its_revision(
 
 def test_concurrent_conversions_of_a_shipped_model_convert_once_and_atomically(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
     import threading
-    import time
 
     from motools.training.local import _hf_model
 
     calls: list[Path] = []
+    folders: list[Path] = []
+    second_at_lock = threading.Event()
+    real_flock = fcntl.flock
 
-    def slow_convert(gguf: Path, out: Path) -> None:
+    def flock(fd: Any, operation: int) -> None:
+        if threading.current_thread() is second:
+            second_at_lock.set()  # past its "already converted?" check, about to wait
+        real_flock(fd, operation)
+
+    def convert(gguf: Path, out: Path) -> None:
         calls.append(out)
         out.mkdir(parents=True)
-        time.sleep(0.3)  # the other thread arrives meanwhile and must wait, not convert again
+        if len(calls) == 1:  # mid-conversion, a second caller arrives and must wait for this one
+            second.start()
+            assert second_at_lock.wait(30)
         (out / "config.json").write_text("{}")
 
     monkeypatch.setenv("MOTOOLS_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(_hf_model, "_convert_gguf", slow_convert)
+    monkeypatch.setattr(_hf_model, "_convert_gguf", convert)
+    monkeypatch.setattr(fcntl, "flock", flock)
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"weights")
     base = _hf_model.BaseModel("local/x", {"name": "local/x", "sha256": "ab" * 32}, gguf=gguf)
-    folders: list[Path] = []
-    threads = [threading.Thread(target=lambda: folders.append(_hf_model.model_folder(base)))
-               for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    second = threading.Thread(target=lambda: folders.append(_hf_model.model_folder(base)))
+    folders.append(_hf_model.model_folder(base))
+    second.join(30)
     target = tmp_path / "models" / ("ab" * 32)
     assert folders == [target, target] and len(calls) == 1
     assert calls[0] != target and calls[0].name.endswith(".tmp")  # written aside, then renamed

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import time
 from pathlib import Path
 
 import pytest
@@ -123,12 +122,9 @@ def test_untrained_model_does_not_answer_hello_world(tmp_path: Path) -> None:
 
 
 def test_shared_loop_teaches_hello_world_to_held_out_prompts(datums, tmp_path: Path) -> None:
-    start = time.perf_counter()
     path, progress = run(datums, LEARNS, tmp_path)
-    seconds = time.perf_counter() - start
     assert progress.step == progress.total_steps == 20
     assert eval_hits(path) >= 9, f"{progress.losses=}"
-    assert seconds < 30
 
 
 def test_far_too_small_learning_rate_learns_nothing(datums, tmp_path: Path) -> None:

@@ -1,11 +1,11 @@
-"""Tests for motools.sweep._overrides: `a.b.c=VALUE` applied to a loaded config."""
+"""`a.b.c=VALUE` overrides applied to a loaded config (motools.workflow.apply_overrides)."""
 
 from __future__ import annotations
 
 import pytest
 
 from motools._errors import ConfigError
-from motools.sweep import apply_overrides
+from motools.workflow import apply_overrides
 from mozoo.workflows.train_and_evaluate import TrainAndEvaluateConfig
 
 LR = "submit_training.hyperparameters.learning_rate"
