@@ -33,6 +33,12 @@ def payload(**changes: Any) -> dict[str, Any]:
 # ---- families
 
 
+def test_the_family_digest_matches_its_golden_value() -> None:
+    # Computed once: a change moves every family, and no run continues one made before it.
+    assert warm_start.family_digest(payload()) == (
+        "e2f8120d29549b2701b055c7d0008d771fbff025cc21d343a233722c736e5231")
+
+
 def test_runs_that_differ_only_in_epochs_or_suffix_are_one_family() -> None:
     family = warm_start.family_digest(payload())
     assert warm_start.family_digest(payload(hp={"n_epochs": 9})) == family
