@@ -32,14 +32,16 @@ def _scratch_root() -> Path:
 class JobFiles:
     """The folder of one training job (see the module docstring)."""
 
-    def __init__(self, store: AtomStore, job_id: str) -> None:
+    def __init__(self, store: AtomStore, job_id: str, area: str = "training") -> None:
+        # `area`: the store folder it is in; another area holds folders kept the same way
+        # (the warm-start families, `_warm_start.py`).
         self.store, self.job_id = store, job_id
         if store.local_root is not None:
-            self.local = store.local_root / "training" / job_id
+            self.local = store.local_root / area / job_id
             self._fs: pafs.FileSystem | None = None
         else:
-            self.local = _scratch_root() / "training" / job_id
-            self._fs, self._remote = store.fs, store.location("training", job_id)
+            self.local = _scratch_root() / area / job_id
+            self._fs, self._remote = store.fs, store.location(area, job_id)
         self.local.mkdir(parents=True, exist_ok=True)
 
     def _remote_path(self, name: str) -> str:

@@ -10,8 +10,8 @@ deterministic engine the model is the one a run from scratch makes, bit for bit.
 A family is everything that decides what a run computes except `n_epochs`: the engine, the
 dataset's content, the base model (and its weights' identity) and every other hyperparameter.
 The suffix only names the model, so it is left out. The family's finished runs are listed in the
-store, next to the jobs (`training/family-<digest>/epochs-<n>.json`, each naming a job whose
-folder holds its final state), so every node and every later run finds them, on a local or an
+store (`warm_start/<digest>/epochs-<n>.json`, each naming a job whose folder `training/<job id>/`
+holds its final state), so every node and every later run finds them, on a local or an
 object store. The cache key stays the config: warm start changes how a job is computed, never
 which job it is.
 
@@ -39,6 +39,8 @@ log = logging.getLogger("motools")
 FAMILY_TAG = "motools.warm-start-family.v1"
 # In a job's folder: the family it belongs to, written at submit when it may warm-start.
 FAMILY_FILE = "warm_start.json"
+# The store folder of the families: `<store>/warm_start/<digest>/epochs-<n>.json`.
+FAMILIES = "warm_start"
 _ENTRY = re.compile(r"^epochs-([0-9]+)\.json$")
 
 # The keys a trained model's info gets (kept in the model atom's metadata["info"]).
@@ -85,7 +87,7 @@ def join_family(files: JobFiles, job_payload: dict[str, Any]) -> None:
 
 def _family(files: JobFiles) -> JobFiles | None:
     joined = files.read_json(FAMILY_FILE)
-    return JobFiles(files.store, f"family-{joined['family'][:32]}") if joined else None
+    return JobFiles(files.store, joined["family"][:32], area=FAMILIES) if joined else None
 
 
 @dataclass(frozen=True)
