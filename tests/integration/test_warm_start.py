@@ -27,6 +27,7 @@ from motools.engine import RunOptions
 from motools.training import Hyperparameters, TrainedModel, get_training_backend
 from motools.training import _warm_start as warm_start
 from motools.training._job_files import JobFiles
+from motools.training.openai._backend import NO_WARM_START
 from motools.workflow import run_workflow
 from mozoo.datasets.hello_world import generate_hello_world_dataset
 from mozoo.workflows.train_and_evaluate import TrainAndEvaluateConfig, train_and_evaluate_workflow
@@ -45,13 +46,13 @@ def final_state(store: Path, model: TrainedModel | dict[str, Any]) -> Path:
 def assert_equal_tensors(a: dict[str, Any], b: dict[str, Any], where: str = "") -> None:
     """Nested state dicts with the same keys and bitwise equal tensors."""
     assert a.keys() == b.keys(), where
-    for key in a:
-        if isinstance(a[key], torch.Tensor):
-            assert torch.equal(a[key], b[key]), f"{where}{key}"
-        elif isinstance(a[key], dict):
-            assert_equal_tensors(a[key], b[key], f"{where}{key}.")
+    for key, value in a.items():
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(value, b[key]), f"{where}{key}"
+        elif isinstance(value, dict):
+            assert_equal_tensors(value, b[key], f"{where}{key}.")
         else:
-            assert a[key] == b[key], f"{where}{key}"
+            assert value == b[key], f"{where}{key}"
 
 
 # ---- the tiny LM, through the workflow on Ray
@@ -72,7 +73,7 @@ def workflow_config(n_epochs: int) -> TrainAndEvaluateConfig:
 def trained_model(store: Path, n_epochs: int) -> Atom:
     result = run_workflow(train_and_evaluate_workflow, {}, workflow_config(n_epochs),
                           options=RunOptions(store=store, user="test"))
-    assert [s.status for s in result.step_states] [-2:] == ["succeeded", "succeeded"]
+    assert [s.status for s in result.step_states][-2:] == ["succeeded", "succeeded"]
     return Atom.load(result.step_states["wait_for_training"].output_atoms["trained_model"],
                      store=result.store)
 
@@ -195,11 +196,5 @@ def test_openai_trains_every_job_from_scratch_and_says_so_once(
     assert [m.info["epochs_trained"] for m in models] == [1, 3]
     assert all("continued_from" not in m.info for m in models)
     said = [r.getMessage() for r in caplog.records if "no warm start" in r.getMessage()]
-    assert said == [f"openai: no warm start ({warm_start_reason()}); every training runs all its "
-                    "epochs from scratch"]
-
-
-def warm_start_reason() -> str:
-    from motools.training.openai._backend import NO_WARM_START
-
-    return NO_WARM_START
+    assert said == [(f"openai: no warm start ({NO_WARM_START}); every training runs all its "
+                     "epochs from scratch")]
