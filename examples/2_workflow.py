@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from motools.engine import RunOptions
 from motools.atom import DatasetAtom, EvalAtom, ModelAtom
 from motools.engine import get_ledger
 from motools.workflow import WorkflowResult, run_workflow
@@ -51,13 +52,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # 2. Run the workflow. A failing step does not raise: it shows up in `result.failures`;
     #    raise_for_failures() turns that into an exception for a script like this one.
-    result = run_workflow(
-        workflow=train_and_evaluate_workflow,
-        input_atoms={},
-        config=config,
-        user="alice",
-        executor=args.executor,
-    )
+    result = run_workflow(workflow=train_and_evaluate_workflow, input_atoms={}, config=config,
+                          user="alice", options=RunOptions(executor=args.executor))
     result.raise_for_failures()
 
     # 3. One state per step: status (succeeded = ran now, cached = reused) and wall time.
@@ -96,13 +92,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # 6. The same config again: nothing changed, so every step is a cache hit and the outputs
     #    are the very same atoms.
-    again = run_workflow(
-        workflow=train_and_evaluate_workflow,
-        input_atoms={},
-        config=config,
-        user="alice",
-        executor=args.executor,
-    )
+    again = run_workflow(workflow=train_and_evaluate_workflow, input_atoms={}, config=config,
+                         user="alice", options=RunOptions(executor=args.executor))
     print(f"\n== second run: {again.run_id} ==")
     print_steps(again)
     same = again.get_atom("eval_results").id == evaluation.id

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from motools.engine import RunOptions
 from motools.sweep import plot, run_sweep
 from mozoo.workflows.train_and_evaluate import TrainAndEvaluateConfig, train_and_evaluate_workflow
 
@@ -39,14 +40,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     config = TrainAndEvaluateConfig.from_yaml(CONFIG)
-    result = run_sweep(
-        train_and_evaluate_workflow,
-        config,
-        grid={LR: [1e-5, 1e-4, 1e-3, 1e-2], SEED: [0, 1, 2]},  # 4 x 3 = 12 points
-        name="lr-by-seed",
-        user="alice",
-        executor=args.executor,
-    )
+    result = run_sweep(train_and_evaluate_workflow, config,
+                       grid={LR: [1e-5, 1e-4, 1e-3, 1e-2], SEED: [0, 1, 2]}, name="lr-by-seed",
+                       options=RunOptions(user="alice", executor=args.executor))
 
     # One row per point: its parameters (dot-path columns), its metrics, its status.
     frame = result.to_pandas().rename(columns={LR: "learning_rate", SEED: "seed"})

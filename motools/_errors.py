@@ -40,6 +40,13 @@ class MissingDependencyError(UserError):
     """An optional dependency is not installed; the message names the `pip install` that fixes it."""
 
 
+class ArgumentError(UserError, TypeError):
+    """A front door was called with a removed or conflicting argument; the message says what to write.
+
+    Also a TypeError, which is what Python raises for a wrong keyword argument.
+    """
+
+
 class CorruptAtomError(MotoolsError):
     """Stored bytes do not match the hash they were stored under (tampering or disk corruption)."""
 

@@ -13,6 +13,7 @@ Example:
 """
 
 from motools._errors import (
+    ArgumentError,
     AtomNotFoundError,
     ConfigError,
     CorruptAtomError,
@@ -27,6 +28,7 @@ from motools._errors import (
 )
 
 __all__ = [
+    "ArgumentError",
     "AtomNotFoundError",
     "ConfigError",
     "CorruptAtomError",

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 _STYLE = {"succeeded": "green", "cached": "cyan", "failed": "red", "skipped": "yellow",
           # points of a sweep that has not finished (live results)
-          "pending": "dim", "running": "blue", "interrupted": "magenta"}
+          "pending": "dim", "running": "blue", "interrupted": "magenta",
+          # an adaptive sweep's point the schedule did not promote
+          "stopped": "bright_black"}
 
 
 @functools.cache
@@ -62,12 +64,14 @@ def print_results(table: pa.Table, *, title: str, limit: int | None = 50) -> Non
     # Tables written before these columns existed have none of them.
     context = "model" in table.column_names
     extra = ["model", "backends"] if context else []
-    out = Table("point", *[names[p] for p in params], *metrics, *extra, "status", title=title)
+    adaptive = [c for c in ("rung", "resource", "round") if c in table.column_names]
+    out = Table("point", *[names[p] for p in params], *metrics, *adaptive, *extra, "status",
+                title=title)
     rows = table.to_pylist()
     synthetic = 0
     for row in rows if limit is None else rows[:limit]:
         cells = [str(row["point"])]
-        cells += [_cell(row.get(p)) for p in [*params, *metrics]]
+        cells += [_cell(row.get(p)) for p in [*params, *metrics, *adaptive]]
         if context:
             backends = f"{row.get('train_backend') or '-'}/{row.get('eval_backend') or '-'}"
             if row.get("synthetic"):
@@ -75,7 +79,7 @@ def print_results(table: pa.Table, *, title: str, limit: int | None = 50) -> Non
                 backends += " [yellow]synthetic[/]"
             cells += [_cell(row.get("model")), backends]
         status = row["status"]
-        cells.append(f"[{_STYLE.get(status, '')}]{status}[/]")
+        cells.append(f"[{_STYLE.get(status, 'default')}]{status}[/]")
         out.add_row(*cells)
     console().print(out)
     if limit is not None and len(rows) > limit:

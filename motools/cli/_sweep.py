@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from motools.atom import AtomStore
     from motools.engine import RunRecord
+    from motools.sweep import SweepPreview
 
 sweep_app = typer.Typer(help="Run a workflow over a grid of configs.", no_args_is_help=True)
 app.add_typer(sweep_app, name="sweep")
@@ -74,6 +75,8 @@ def run(
         if preview.sample_seed is not None:  # drawn values are not in the file: show them
             print_points(preview.points,
                          title=f"{preview.name}: points (sample seed {preview.sample_seed})")
+        if preview.adaptive is not None:
+            _print_adaptive_preview(preview)
         return 0
 
     progress = ProgressDisplay()
@@ -84,11 +87,43 @@ def run(
         progress.close()
     print_results(result.table, title=f"{result.name} ({result.run_id})")
     console().print(f"run {result.run_id}; results: {result.results_uri}", highlight=False)
+    if result.summary is not None:
+        from motools.sweep.adaptive import summary_line
+
+        console().print(summary_line(result.summary), highlight=False)
     if result.failures:
         rows = [(f.step, _point_label(f.index, f.overrides), f.error) for f in result.failures]
         print_failures(rows, result.run_id)
         return 1
     return 0
+
+
+def _print_adaptive_preview(preview: SweepPreview) -> None:
+    """The rungs, how many points each may run, and the worst case against the full grid."""
+    from rich.table import Table
+
+    adaptive = preview.adaptive
+    assert adaptive is not None
+    per_rung, worst, grid = adaptive.worst_case()
+    search = adaptive.search
+    if search is not None:
+        rounds = -(-search.num_samples // search.batch_size)
+        console().print(f"search: {search.algorithm}, {search.num_samples} proposals in {rounds} "
+                        f"round(s) of {search.batch_size}, each crossed with "
+                        f"{len(adaptive.combos)} grid row(s); the steps above are round 1's",
+                        highlight=False)
+    if adaptive.resource is None:
+        return
+    table = Table("rung", adaptive.resource.rsplit(".", 1)[-1], "points (at most)",
+                  title=f"schedule: {adaptive.metric} ({adaptive.mode}), reduction factor "
+                        f"{adaptive.reduction_factor}" + (", hyperband" if adaptive.hyperband
+                                                          else ""))
+    for r, (value, count) in enumerate(zip(adaptive.rungs, per_rung, strict=True)):
+        table.add_row(str(r), str(value), str(count))
+    console().print(table)
+    console().print(f"worst case {worst} of {grid} epoch-units of the full grid "
+                    f"({grid / worst:.1f}x less); the steps above are the first rung's",
+                    highlight=False)
 
 
 def _point_label(index: int, overrides: dict[str, object]) -> str:
@@ -146,10 +181,24 @@ def plot(
     output: Annotated[Path, typer.Option("-o", "--output", help="PNG to write.")] = Path("plot.png"),
     store: StoreOption = None,
 ) -> None:
-    """Plot a metric against a parameter; repeats (seeds) become error bars."""
+    """Plot a metric against a parameter; repeats (seeds) become error bars.
+
+    For an adaptive sweep, `--x rung` (or `--x resource`) draws each point across the rungs.
+    """
     from motools.atom import get_store
     from motools.sweep import plot as draw
 
+    if x in ("rung", "resource"):
+        from motools.sweep.adaptive import load_rungs, plot_rungs
+
+        st = get_store(store)
+        run = _find_run(target, st)
+        rungs = load_rungs(st, run.id)
+        if rungs is None:
+            raise UserError(f"--x {x}: run {run.id} has no rungs (not a `schedule:` sweep)")
+        path = plot_rungs(rungs, x=x, y=y, out=output, title=f"{run.name} ({run.id})")
+        console().print(f"wrote {path}", highlight=False)
+        return
     run, table = _results(target, get_store(store))
     path = draw(table, x=x, y=y, color=color, out=output, title=f"{run.name} ({run.id})")
     console().print(f"wrote {path}", highlight=False)
@@ -202,5 +251,12 @@ def status(
         points = Counter(table.column("status").to_pylist())
         console().print("points: " + ", ".join(f"{k} {v}" for k, v in sorted(points.items())),
                         highlight=False)
+        if "rung" in table.column_names:  # adaptive: where the points got to
+            reached = Counter(zip(table.column("rung").to_pylist(),
+                                  table.column("status").to_pylist(), strict=True))
+            for rung in sorted({r for r, _ in reached if r is not None}):
+                shown = ", ".join(f"{s} {n}" for (r, s), n in sorted(reached.items())
+                                  if r == rung)
+                console().print(f"rung {rung}: {shown}", highlight=False)
         if final is None:  # not over: the finished points' rows, the rest pending / running
             print_results(table, title=f"{run.name} ({run.id}) so far", limit=None)

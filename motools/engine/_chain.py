@@ -18,7 +18,8 @@ from motools.atom._store import AtomRecord, AtomStore
 from motools.engine._fuse import Chain, chain_cpus
 from motools.engine._node import one_line
 from motools.engine._records import StepRun
-from motools.engine._settle import Force, blocker, is_forced, marker, skipped
+from motools.engine._options import RunOptions
+from motools.engine._settle import blocker, is_forced, marker, skipped
 from motools.engine._single_flight import LeaseLedger, run_node_once
 from motools.workflow._plan import PlanNode
 
@@ -49,10 +50,17 @@ class ChainContext:
     leases: LeaseLedger
     run_id: str
     user: str | None
-    force: Force
-    write_cache: bool
+    options: RunOptions
     holder: str
     on_ray: bool = False
+
+
+_running: ChainContext | None = None
+
+
+def running_context() -> ChainContext | None:
+    """The context of the chain this process is running now, None outside one (for tests)."""
+    return _running
 
 
 def run_chain(
@@ -73,6 +81,8 @@ def run_chain(
         upstream_ids: The plan ids of the chains' tails that `upstream` holds, in order.
         upstream: Results of the upstream tasks (Ray resolves ObjectRefs to these).
     """
+    global _running
+    _running = ctx
     runs: dict[str, StepRun] = dict(settled)
     datasets: dict[str, Mapping[str, Dataset]] = {}
     for pid, result in zip(upstream_ids, upstream, strict=True):
@@ -117,8 +127,8 @@ def _run_node(
     def call() -> StepRun:
         return run_node_once(
             node, inputs, node.cache_key(inputs), ctx.store, ctx.leases,
-            run_id=ctx.run_id, user=ctx.user, force=is_forced(node, ctx.force),
-            write_cache=ctx.write_cache, preloaded=preloaded, datasets_out=produced,
+            run_id=ctx.run_id, user=ctx.user, force=is_forced(node, ctx.options.force_rerun),
+            write_cache=not ctx.options.no_cache, preloaded=preloaded, datasets_out=produced,
             known_atoms=known_atoms, holder=ctx.holder, claimed=claimed,
         )
 

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args
 
-from motools._errors import ConfigError, UserError
+from motools._errors import ArgumentError, ConfigError, UserError
 
 if TYPE_CHECKING:
     from motools.atom._store import AtomStore
@@ -53,6 +53,9 @@ class RunOptions:
     Example:
         >>> options = RunOptions(executor="inline", force_rerun={"evaluate_model"})
         >>> run_workflow(workflow=wf, input_atoms={}, config=config, options=options)
+
+    A copy travels whole to every task of the run; only `observe` (the driver's display) stays
+    behind.
     """
 
     executor: ExecutorName = "ray"
@@ -90,15 +93,50 @@ class RunOptions:
         """A copy with some fields changed (`dataclasses.replace`)."""
         return dataclasses.replace(self, **changes)
 
-    def merged(self, **given: Any) -> RunOptions:
-        """A copy where every keyword that differs from its field's default replaces the field.
+    def __getstate__(self) -> dict[str, Any]:
+        # The observer is the driver's display: it never travels to a task (and may not pickle).
+        return {**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)},
+                "observe": None}
 
-        How the front doors combine `options=` with their individual keyword arguments: an
-        argument left at its default keeps what `options` says.
-        """
-        defaults = RunOptions()
-        changes = {k: v for k, v in given.items() if v != getattr(defaults, k)}
-        return self.with_(**changes) if changes else self
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
+
+# The keywords the front doors had before `options=` became the only way to say how a run executes.
+_REMOVED = ("force_rerun", "no_cache", "store", "executor", "address", "resources", "observe",
+            "max_parallel", "user")
+
+
+def reject_removed(function: str, given: Mapping[str, Any]) -> None:
+    """Refuse keywords a front door no longer takes, saying what to write instead.
+
+    Raises:
+        ArgumentError: naming the keyword and the `options=RunOptions(...)` that replaces it;
+            for an unknown keyword, the plain "unexpected keyword" message.
+    """
+    for name, value in given.items():
+        if name in _REMOVED:
+            raise ArgumentError(
+                f"{function}() takes how a run executes only through options=: write "
+                f"options=RunOptions({name}={value!r}) instead of {name}={value!r}"
+            )
+        raise ArgumentError(f"{function}() got an unexpected keyword argument {name!r}")
+
+
+def options_with_user(function: str, options: RunOptions | None, user: str | None) -> RunOptions:
+    """`options` with the front door's own `user` argument (the product page passes it directly).
+
+    Raises:
+        ArgumentError: `user` and `options.user` both given and different.
+    """
+    opts = options or RunOptions()
+    if user is None or user == opts.user:
+        return opts
+    if opts.user is not None:
+        raise ArgumentError(f"{function}(): user={user!r} and options.user={opts.user!r} "
+                            "disagree; give the user once")
+    return opts.with_(user=user)
 
 
 def check_force(force: Force, step_names: Collection[str], where: str = "force_rerun") -> None:

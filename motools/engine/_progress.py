@@ -43,7 +43,9 @@ class ProgressDisplay:
 
     # ---- observer protocol ---------------------------------------------------------------
     def started(self, plan: Plan) -> None:
-        self._plan, self._t0 = plan, time.time()
+        # An adaptive sweep executes one plan per rung: each gets a table of its own.
+        self.close()
+        self._plan, self._status, self._t0 = plan, {}, time.time()
         if self._live_wanted:
             from rich.console import Console
             from rich.live import Live

@@ -12,7 +12,7 @@ import atexit
 import os
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from motools import _hashing
@@ -23,7 +23,7 @@ from motools.engine._fuse import Chain, task_options
 from motools.engine._ledger import Ledger
 from motools.engine._records import StepRun
 from motools.engine._schedule import schedule
-from motools.engine._settle import Force
+from motools.engine._run_context import RunContext
 from motools.workflow._plan import Plan, PlanNode
 
 NAMESPACE = "motools"
@@ -259,25 +259,10 @@ class RayBackend:
 _remote_chain: Any = None
 
 
-def run_ray(
-    plan: Plan,
-    store: AtomStore,
-    ledger: Ledger,
-    *,
-    run_id: str,
-    user: str | None,
-    force_rerun: Force = False,
-    no_cache: bool = False,
-    observe: Callable[[StepRun], None] | None = None,
-    address: str | None = None,
-    max_parallel: int | None = None,
-    fuse: bool | None = None,
-) -> dict[str, StepRun]:
-    """Execute a plan on Ray. Returns plan id -> the node's StepRun.
+def run_ray(plan: Plan, run: RunContext, *, fuse: bool | None = None) -> dict[str, StepRun]:
+    """Execute a plan on Ray (`run.options.address`). Returns plan id -> the node's StepRun.
 
-    `max_parallel` caps how many tasks are submitted and unfinished at any moment; `fuse`
-    overrides `MOTOOLS_FUSE` (linear chains as one task).
+    `fuse` overrides `MOTOOLS_FUSE` (linear chains as one task).
     """
-    return schedule(plan, store, ledger, RayBackend(store, ledger, address), run_id=run_id,
-                    user=user, force_rerun=force_rerun, no_cache=no_cache, observe=observe,
-                    max_parallel=max_parallel, fuse=fuse)
+    backend = RayBackend(run.store, run.ledger, run.options.address)
+    return schedule(plan, run, backend, fuse=fuse)

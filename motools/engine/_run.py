@@ -8,7 +8,8 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,10 +18,10 @@ from motools.atom._atom import Atom
 from motools.atom._store import AtomStore, get_store
 from motools.engine._inline import run_inline
 from motools.engine._ledger import Ledger
-from motools.engine._options import ExecutorName, RunOptions
+from motools.engine._options import RunOptions, options_with_user, reject_removed
 from motools.engine._preview import StepPlanCounts, preview_plan
-from motools.engine._progress import RunObserver
 from motools.engine._records import RunRecord, StepRun
+from motools.engine._run_context import RunContext
 from motools.engine._result import StepState, StepStates, WorkflowResult
 from motools.workflow._plan import Plan, compile_plan, parse_stages
 from motools.workflow._spec import Workflow, with_resources
@@ -64,37 +65,22 @@ def run_workflow(
     user: str | None = None,
     *,
     selected_stages: str | Sequence[str] | None = None,
-    force_rerun: bool = False,
-    no_cache: bool = False,
-    store: str | os.PathLike[str] | AtomStore | None = None,
-    executor: ExecutorName = "ray",
-    address: str | None = None,
-    resources: Mapping[str, Mapping[str, Any]] | None = None,
-    observe: RunObserver | None = None,
     options: RunOptions | None = None,
+    **removed: Any,
 ) -> WorkflowResult:
     """Run a workflow with caching and provenance, and wait for it.
 
-    How it runs is one `RunOptions` (`options=`); the keyword arguments `user` to `observe` are
-    the same fields one by one, and each one given (not left at its default) overrides `options`.
+    How it runs (executor, store, cache policy, cluster, observer) is one `RunOptions`.
 
     Args:
         workflow: The workflow to run.
         input_atoms: Input name -> atom id (or Atom) for the workflow's inputs.
         config: The workflow config (an instance of `workflow.config_class`, or a dict).
-        user: Recorded as the creator of everything this run produces (default: login name).
+        user: Recorded as the creator of everything this run produces (default:
+            `options.user`, else `MOTOOLS_USER`, else the login name).
         selected_stages: Run only these steps (`"a,b"`, `"a:c"`, or a list); the steps they
             depend on must then be cached.
-        force_rerun: Skip cache reads: execute every selected step even if cached.
-        no_cache: Skip cache writes: nothing this run computes is served from cache later.
-        store: Store root or AtomStore (default: `MOTOOLS_STORE` or `.motools`).
-        executor: `ray` (default) runs steps as Ray tasks, on a private local Ray or the cluster
-            at `address` / `RAY_ADDRESS`; `inline` runs them one by one in this process.
-        address: Ray cluster address (default: `RAY_ADDRESS`, else a private local Ray).
-        resources: Per-step overrides of `Resources` fields, e.g.
-            `{"submit_training": {"concurrency_limit": 4}}`. They never change a cache key.
-        observe: Told the plan, then each step run as it settles (e.g. a ProgressDisplay).
-        options: All of the above (and `max_parallel`) as one object.
+        options: How the run executes.
 
     Returns:
         A WorkflowResult. A failing step does not raise: it is in `result.failures`, its
@@ -103,6 +89,8 @@ def run_workflow(
     Raises:
         UserError: invalid config, input atoms, stage names or workflow wiring, before anything
             runs.
+        ArgumentError: a keyword that now belongs in `options` (the message shows where), or a
+            `user` that disagrees with `options.user`.
 
     Example:
         >>> result = run_workflow(workflow=train_and_evaluate_workflow, input_atoms={},
@@ -110,10 +98,8 @@ def run_workflow(
         >>> result = run_workflow(workflow=wf, input_atoms={}, config=config,
         ...                       options=RunOptions(executor="inline", no_cache=True))
     """
-    opts = (options or RunOptions()).merged(
-        user=user, force_rerun=force_rerun, no_cache=no_cache, store=store, executor=executor,
-        address=address, resources=resources or {}, observe=observe,
-    )
+    reject_removed("run_workflow", removed)
+    opts = options_with_user("run_workflow", options, user)
     plan, st = _compile_workflow(workflow, input_atoms, config, selected_stages, opts)
     run, done = execute_plan(plan, st, kind="workflow", name=workflow.name, options=opts)
     states = StepStates(StepState.from_step_run(done[pid]) for pid in plan.points[0].values())
@@ -185,35 +171,71 @@ def execute_plan(
     `run_files` (name -> bytes) are stored with the run (`store.put_run_file`) before any step
     runs, for readers that follow the run while it executes (a sweep's point index).
     """
-    opts = options or RunOptions()
-    ledger = get_ledger(store)
-    run = RunRecord(kind=kind, name=name, command=" ".join(sys.argv),
-                    user=opts.user or default_user(),
-                    info={"nodes": len(plan.nodes), **(info or {})})
-    ledger.save_run(run)
-    try:
+    with open_run(store, kind=kind, name=name, options=options,
+                  info={"nodes": len(plan.nodes), **(info or {})}) as run:
         for file_name, data in (run_files or {}).items():
-            store.put_run_file(run.id, file_name, data)
-        if opts.observe is not None:
-            opts.observe.started(plan)
-        # The executors take the options as keywords (the same fields, unpacked here only).
-        common: dict[str, Any] = dict(
-            run_id=run.id, user=run.user, force_rerun=opts.force_rerun, no_cache=opts.no_cache,
-            observe=opts.observe.settled if opts.observe is not None else None,
-        )
-        if opts.executor == "ray":
+            store.put_run_file(run.record.id, file_name, data)
+        done = run.execute(plan)
+    return run.record, done
+
+
+class OpenRun:
+    """A run record that plans execute under, one after another (`open_run`).
+
+    An adaptive sweep executes one plan per rung or round, all recorded under one run.
+    """
+
+    def __init__(self, record: RunRecord, context: RunContext) -> None:
+        self.record = record
+        self.context = context
+        self.counts: Counter[str] = Counter()
+
+    def execute(self, plan: Plan) -> dict[str, StepRun]:
+        """Execute one plan under this run; returns plan id -> the node's StepRun."""
+        observe = self.context.options.observe
+        if observe is not None:
+            observe.started(plan)
+        if self.context.options.executor == "ray":
             from motools.engine._ray import run_ray
 
-            done = run_ray(plan, store, ledger, address=opts.address,
-                           max_parallel=opts.max_parallel, **common)
+            done = run_ray(plan, self.context)
         else:
-            done = run_inline(plan, store, ledger, **common)
+            done = run_inline(plan, self.context)
+        self.counts.update(sr.status for sr in done.values())
+        return done
+
+    def save(self) -> None:
+        """Store the record again (after a change to its `info`)."""
+        self.context.ledger.save_run(self.record)
+
+
+@contextmanager
+def open_run(
+    store: AtomStore,
+    *,
+    kind: Literal["workflow", "sweep"],
+    name: str,
+    options: RunOptions | None = None,
+    info: Mapping[str, Any] | None = None,
+) -> Iterator[OpenRun]:
+    """A new run record, saved at once, then closed with the counts of every plan executed.
+
+    The run ends `interrupted` when the block raises, else `failed` when a step failed or was
+    skipped, else `succeeded`.
+    """
+    opts = options or RunOptions()
+    ledger = get_ledger(store)
+    record = RunRecord(kind=kind, name=name, command=" ".join(sys.argv),
+                       user=opts.user or default_user(), info=dict(info or {}))
+    ledger.save_run(record)
+    run = OpenRun(record, RunContext(opts, store, ledger, record.id, record.user))
+    try:
+        yield run
     except BaseException:
-        run.status, run.ended_at = "interrupted", time.time()
-        ledger.save_run(run)
+        record.status, record.ended_at = "interrupted", time.time()
+        ledger.save_run(record)
         raise
-    run.counts = dict(Counter(sr.status for sr in done.values()))
-    run.status = "failed" if {"failed", "skipped"} & set(run.counts) else "succeeded"
-    run.ended_at = time.time()
-    ledger.save_run(run)
-    return run, done
+    record.counts = dict(run.counts)
+    record.status = "failed" if {"failed", "skipped"} & set(record.counts) else "succeeded"
+    record.ended_at = time.time()
+    ledger.save_run(record)

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from motools._errors import UserError
@@ -23,7 +23,8 @@ from motools.engine._fuse import Chain, chains
 from motools.engine._ledger import Ledger
 from motools.engine._node import one_line
 from motools.engine._records import StepRun
-from motools.engine._settle import Force, blocker, marker, settle_cached, skipped
+from motools.engine._run_context import RunContext
+from motools.engine._settle import blocker, marker, settle_cached, skipped
 from motools.engine._single_flight import (
     LeaseLedger,
     drop_lease,
@@ -33,9 +34,6 @@ from motools.engine._single_flight import (
 )
 from motools.engine._workspace import remove_stale_workspaces
 from motools.workflow._plan import Plan, PlanNode
-
-Observer = Callable[[StepRun], None]
-
 
 class Backend(Protocol):
     """Where chains run. `submit` returns a handle; `inputs` is what a downstream chain gets."""
@@ -118,24 +116,15 @@ def not_ready(nodes: Sequence[PlanNode]) -> Iterator[tuple[PlanNode, UserError]]
 
 
 def schedule(
-    plan: Plan,
-    store: AtomStore,
-    ledger: Ledger,
-    backend: Backend,
-    *,
-    run_id: str,
-    user: str | None,
-    force_rerun: Force = False,
-    no_cache: bool = False,
-    observe: Observer | None = None,
-    max_parallel: int | None = None,
-    fuse: bool | None = None,
+    plan: Plan, run: RunContext, backend: Backend, *, fuse: bool | None = None
 ) -> dict[str, StepRun]:
     """Execute a plan on a backend. Returns plan id -> the node's StepRun.
 
-    `max_parallel` caps how many tasks are submitted and unfinished at any moment; `fuse`
-    overrides `MOTOOLS_FUSE`.
+    `run.options.max_parallel` caps how many tasks are submitted and unfinished at any moment;
+    `fuse` overrides `MOTOOLS_FUSE`.
     """
+    options, store, ledger, run_id, user = run.options, run.store, run.ledger, run.run_id, run.user
+    observe = options.observe.settled if options.observe is not None else None
     done: dict[str, StepRun] = {}
 
     def settle(runs: Sequence[StepRun]) -> None:
@@ -145,7 +134,7 @@ def schedule(
                 observe(sr)
 
     settled, to_execute, known_keys = settle_cached(
-        plan, store, ledger, run_id=run_id, user=user, force_rerun=force_rerun
+        plan, store, ledger, run_id=run_id, user=user, force_rerun=options.force_rerun
     )
     # Before any step run is recorded or shown: a refused run executed nothing (its run record,
     # saved when it started, ends `interrupted`).
@@ -157,8 +146,8 @@ def schedule(
 
     remove_stale_workspaces()  # of processes killed on this machine by earlier runs
     leases = backend.start(to_execute)
-    ctx = ChainContext(store, leases, run_id, user, force_rerun, not no_cache,
-                       lease_holder(run_id), on_ray=backend.on_ray)
+    ctx = ChainContext(store, leases, run_id, user, options, lease_holder(run_id),
+                       on_ray=backend.on_ray)
     claimed: set[str] = set()
     if backend.reserve_keys and known_keys:
         # Keys known now are reserved in one batch; the tasks behind them lease their own.
@@ -173,7 +162,7 @@ def schedule(
     waiting = Counter(u for c in queue for u in c[0].upstream)
     handles: dict[str, Any] = {}  # chain tail -> handle, while a consumer may still need it
     pending: dict[Any, Chain] = {}  # handle -> its chain
-    limit = max_parallel if backend.on_ray else 1  # inline: commit after every chain
+    limit = options.max_parallel if backend.on_ray else 1  # inline: commit after every chain
 
     def submit_ready() -> None:
         while queue and (limit is None or len(pending) < limit):
@@ -225,7 +214,7 @@ def schedule(
             if waiting[tail] <= 0:
                 handles.pop(tail, None)
         if batch:
-            backend.commit(batch, cache=not no_cache)
+            backend.commit(batch, cache=not options.no_cache)
             if observe is not None:
                 for sr in batch:
                     observe(sr)

@@ -27,6 +27,8 @@ STATUS_COLUMNS = ("status", "error", "failed_step", "eval_atom")
 TRAIN_LOSS_COLUMN = "train_loss"
 # Statuses of the points of a sweep that has not finished (live results): they have no metrics.
 UNFINISHED_STATUSES = ("pending", "running", "interrupted")
+# An adaptive sweep's point that the schedule did not promote: finished, not failed.
+STOPPED = "stopped"
 _RESERVED = frozenset({"point", TASK_COLUMN, *CONTEXT_COLUMNS, *STATUS_COLUMNS})
 _WRITE_SUFFIXES = (".parquet", ".csv")
 
@@ -50,6 +52,8 @@ class PointOutcome:
             nothing.
         train_loss: The final training loss of the point's model (the mean loss of its last
             epoch), when its training engine records one (`local`, `tinker`).
+        schedule: Columns of an adaptive sweep (`rung`, `resource`, `round`, `trial`): where
+            the point got to. Whole numbers.
     """
 
     index: int
@@ -64,6 +68,7 @@ class PointOutcome:
     eval_backend: str | None = None
     synthetic: bool = False
     train_loss: float | None = None
+    schedule: dict[str, int] = field(default_factory=dict)
 
 
 def collate(outcomes: Sequence[PointOutcome]) -> pa.Table:
@@ -107,18 +112,23 @@ def collate(outcomes: Sequence[PointOutcome]) -> pa.Table:
     if any(o.train_loss is not None for o in rows) and TRAIN_LOSS_COLUMN not in columns:
         columns[TRAIN_LOSS_COLUMN] = pa.array([o.train_loss for o in rows], pa.float64())
         metric_names = [*metric_names, TRAIN_LOSS_COLUMN]
+    schedule = _first_seen(key for o in rows for key in o.schedule)
+    for column in schedule:
+        columns[column] = pa.array([o.schedule.get(column) for o in rows], pa.int64())
     for column in CONTEXT_COLUMNS[:-1]:
         columns[column] = pa.array([getattr(o, column) for o in rows], pa.string())
     columns["synthetic"] = pa.array([o.synthetic for o in rows], pa.bool_())
     for column in STATUS_COLUMNS:
         columns[column] = pa.array([getattr(o, column) for o in rows], pa.string())
 
-    expected = (1 + len(params) + int(single) + len(metric_names) + len(CONTEXT_COLUMNS)
-                + len(STATUS_COLUMNS))
+    expected = (1 + len(params) + int(single) + len(metric_names) + len(schedule)
+                + len(CONTEXT_COLUMNS) + len(STATUS_COLUMNS))
     if len(columns) != expected:
-        clash = sorted(set(params) & (_RESERVED | set(metric_names)))
+        clash = sorted(set(params) & (_RESERVED | set(metric_names) | set(schedule)))
         raise UserError(f"sweep results: override paths clash with result columns: {clash}")
     meta = {"param_columns": params, "metric_columns": metric_names}
+    if schedule:
+        meta["schedule_columns"] = schedule
     return pa.table(columns).replace_schema_metadata({METADATA_KEY: json.dumps(meta).encode()})
 
 

@@ -205,6 +205,16 @@ def _short(overrides: Mapping[str, Any]) -> str:
     return text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 3] + "..."
 
 
+def swept_paths(spec: SweepSpec) -> list[tuple[str, str]]:
+    """(dot path, YAML path) of every value the sweep varies."""
+    named = [(k, f"{kind}.{k}") for kind, axis in (("grid", spec.grid), ("zip", spec.zip))
+             for k in axis]
+    if spec.sample is not None:
+        named += [(k, f"sample.params.{k}") for k in spec.sample.params]
+    named += [(k, f"points[{i}].{k}") for i, point in enumerate(spec.points) for k in point]
+    return named
+
+
 def _check(spec: SweepSpec, workflow: Workflow, source: str) -> None:
     listed = config_paths(workflow.config_class)
     for kind, axis in (("grid", spec.grid), ("zip", spec.zip)):

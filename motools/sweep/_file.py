@@ -8,31 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from motools._errors import ConfigError, UnknownNameError
-from motools.atom._store import get_store
 from motools.engine._options import RunOptions, check_force
-from motools.engine._preview import preview_plan
-from motools.sweep._expand import SweepPoint, _overlaps, base_config
+from motools.sweep._expand import _overlaps, base_config, swept_paths
 from motools.sweep._overrides import apply_overrides, parse_override
 from motools.sweep._run import (
     SweepPreview,
     SweepResult,
     compile_sweep,
     execute_sweep,
+    preview_sweep,
     sweep_options,
 )
 from motools.sweep._spec import SweepSpec, load_sweep
-from motools.workflow._plan import Plan
 from motools.workflow._spec import Workflow
-
-
-def _swept_paths(spec: SweepSpec) -> list[tuple[str, str]]:
-    """(dot path, YAML path) of every value the sweep varies."""
-    named = [(k, f"{kind}.{k}") for kind, axis in (("grid", spec.grid), ("zip", spec.zip))
-             for k in axis]
-    if spec.sample is not None:
-        named += [(k, f"sample.params.{k}") for k in spec.sample.params]
-    named += [(k, f"points[{i}].{k}") for i, point in enumerate(spec.points) for k in point]
-    return named
 
 
 def override_base(
@@ -50,7 +38,7 @@ def override_base(
     from motools.workflow._code_paths import rebase_code_paths
 
     data = apply_overrides(base, overrides, config_class=workflow.config_class)
-    swept = _swept_paths(spec)
+    swept = swept_paths(spec)
     for text in overrides:
         path, _ = parse_override(text)
         for axis_path, where in swept:
@@ -60,10 +48,10 @@ def override_base(
     return rebase_code_paths(workflow.config_class, data, Path.cwd())
 
 
-def _compile_file(
+def _load_file(
     path: str | os.PathLike[str], options: RunOptions | None,
     overrides: Sequence[str] = (), name: str | None = None,
-) -> tuple[SweepSpec, Workflow, list[SweepPoint], Plan, RunOptions]:
+) -> tuple[SweepSpec, Workflow, dict[str, Any], RunOptions]:
     """Everything a sweep file says, validated on this machine before anything runs."""
     from motools.registry import resolve
 
@@ -87,8 +75,7 @@ def _compile_file(
     base = base_config(spec, workflow, source_dir=Path(path).resolve().parent)
     if overrides:
         base = override_base(spec, workflow, base, overrides)
-    points, plan = compile_sweep(spec, workflow, base, str(path), opts)
-    return spec, workflow, points, plan, opts
+    return spec, workflow, base, opts
 
 
 def run_sweep_file(
@@ -101,7 +88,7 @@ def run_sweep_file(
     """Run the sweep a YAML file describes (what `motools sweep run FILE` does).
 
     The file's `user`, `max_parallel` and `resources` apply where `options` leaves the field
-    at its default.
+    unset. A file with a `schedule:` or `search:` section runs as an adaptive sweep.
 
     Args:
         path: The sweep file; its `base` is relative to its folder.
@@ -124,9 +111,15 @@ def run_sweep_file(
         ...                         overrides=["prepare_dataset.loader_kwargs.num_samples=20"])
         >>> result.to_pandas()
     """
-    spec, workflow, points, plan, opts = _compile_file(path, options, overrides, name)
-    return execute_sweep(spec, workflow, points, plan, opts, source=str(Path(path).resolve()),
-                         overrides=overrides)
+    spec, workflow, base, opts = _load_file(path, options, overrides, name)
+    source = str(Path(path).resolve())
+    if spec.schedule is not None or spec.search is not None:
+        from motools.sweep.adaptive._driver import execute_adaptive
+
+        info = {"overrides": list(overrides)} if overrides else None
+        return execute_adaptive(spec, workflow, base, opts, source=source, info=info)
+    points, plan = compile_sweep(spec, workflow, base, str(path), opts)
+    return execute_sweep(spec, workflow, points, plan, opts, source=source, overrides=overrides)
 
 
 def dry_run_sweep_file(
@@ -148,9 +141,8 @@ def dry_run_sweep_file(
         name: The sweep's name, as for `run_sweep_file`.
 
     Returns:
-        A SweepPreview: the expanded points and, per step, nodes, cached and to run.
+        A SweepPreview: the expanded points and, per step, nodes, cached and to run (for an
+        adaptive sweep: of its first rung or round, with the rungs in `adaptive`).
     """
-    spec, workflow, points, plan, opts = _compile_file(path, options, overrides, name)
-    steps = preview_plan(plan, get_store(opts.store), force_rerun=opts.force_rerun)
-    seed = spec.sample.seed if spec.sample is not None else None
-    return SweepPreview(spec.name or workflow.name, points, steps, seed)
+    spec, workflow, base, opts = _load_file(path, options, overrides, name)
+    return preview_sweep(spec, workflow, base, str(path), opts)

@@ -5,19 +5,19 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel
 
 from motools.atom._atom import Atom, EvalAtom
 from motools.atom._store import AtomStore, get_store
-from motools.engine._options import ExecutorName, RunOptions, check_force
+from motools.engine._options import RunOptions, check_force, reject_removed
 from motools.engine._preview import StepPlanCounts, preview_plan
-from motools.engine._progress import RunObserver
 from motools.engine._result import StepState, StepStates, WorkflowResult
 from motools.engine._run import execute_plan
 from motools.sweep._collate import PointOutcome, collate
@@ -25,12 +25,15 @@ from motools.sweep._context import point_context
 from motools.sweep._expand import SweepPoint, expand
 from motools.sweep._find import sweep_digest
 from motools.sweep._spec import SweepSpec
+from motools.sweep.adaptive._spec import ScheduleSpec, SearchSpec
 from motools.workflow._config import config_to_dict
 from motools.workflow._plan import Plan, compile_plan
 from motools.workflow._spec import Workflow, with_resources
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from motools.sweep.adaptive._plan import AdaptivePlan
 
 RESULTS_FILE = "results.parquet"
 # Stored with a sweep run when it starts: each point's overrides and plan nodes, in point order.
@@ -51,6 +54,9 @@ class PointFailure:
 class SweepResult:
     """The result of a sweep: a table with a row per point, and every point's workflow result.
 
+    `summary` is set for an adaptive sweep: the metric, the epoch-units it `trained` against
+    the full `grid`'s, and its `best` value at `best_point`.
+
     Example:
         >>> result.to_pandas()[["submit_training.hyperparameters.learning_rate", "accuracy"]]
         >>> result.failures
@@ -63,10 +69,11 @@ class SweepResult:
     table: pa.Table
     store: AtomStore = field(repr=False)
     results_uri: str | None = None
+    summary: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
-        """True when every point succeeded or was cached."""
+        """True when every point succeeded, was cached, or was stopped by the schedule."""
         return all(r.ok for r in self.point_results)
 
     @property
@@ -96,13 +103,17 @@ class SweepPreview:
     Attributes:
         name: The sweep's name.
         points: Every expanded point (index, overrides, config).
-        steps: Per step: points, distinct nodes, deduplicated, cached, to run.
+        steps: Per step: points, distinct nodes, deduplicated, cached, to run (for an
+            adaptive sweep: of its first rung or round).
+        sample_seed: The `sample:` seed, when points were drawn.
+        adaptive: An adaptive sweep's checked plan: rungs, and `worst_case()`.
     """
 
     name: str
     points: list[SweepPoint]
     steps: list[StepPlanCounts]
     sample_seed: int | None = None
+    adaptive: AdaptivePlan | None = None
 
 
 def compile_sweep(
@@ -241,23 +252,16 @@ def run_sweep(
     zip: Mapping[str, Sequence[Any]] | None = None,
     points: Sequence[Mapping[str, Any]] | None = None,
     sample: Mapping[str, Any] | None = None,
-    user: str | None = None,
-    max_parallel: int | None = None,
+    schedule: Mapping[str, Any] | ScheduleSpec | None = None,
+    search: Mapping[str, Any] | SearchSpec | None = None,
     name: str | None = None,
-    resources: Mapping[str, Mapping[str, Any]] | None = None,
-    force_rerun: bool | Collection[str] = False,
-    no_cache: bool = False,
-    store: str | os.PathLike[str] | AtomStore | None = None,
-    executor: ExecutorName = "ray",
-    address: str | None = None,
-    observe: RunObserver | None = None,
     options: RunOptions | None = None,
+    **removed: Any,
 ) -> SweepResult:
     """Run one workflow over a grid of configs, as one deduplicated, cached, fail-soft plan.
 
-    How it runs is one `RunOptions` (`options=`); the keyword arguments `user`, `max_parallel`,
-    `resources` and `force_rerun` to `observe` are the same fields one by one, and each one given
-    (not left at its default) overrides `options`.
+    What the sweep varies are the axes; how it runs (executor, store, user, `max_parallel`,
+    per-step `resources`, cache policy, observer) is one `RunOptions`.
 
     Args:
         workflow: A Workflow, or the name of a registered one.
@@ -268,33 +272,39 @@ def run_sweep(
         sample: Random search, as a sweep file's `sample:` section: `{"num_samples": 8,
             "seed": 0, "params": {dot path: {"loguniform": [1e-5, 1e-2]}, ...}}`; the drawn
             points are crossed with the grid.
-        user: Recorded as the creator of everything the sweep produces.
-        max_parallel: At most this many step tasks in flight at once.
+        schedule: Successive halving, as a sweep file's `schedule:` section: `{"metric":
+            "accuracy", "resource": "submit_training.hyperparameters.n_epochs", "rungs": [1, 3,
+            9]}`; every point starts at the first rung and only the best go on.
+        search: Model-based search with Optuna, as a sweep file's `search:` section:
+            `{"algorithm": "tpe", "metric": "accuracy", "num_samples": 16, "batch_size": 4,
+            "params": {...}}`; each proposal is crossed with the grid (e.g. seeds).
         name: The sweep's name in run records (default: the workflow's name).
-        resources: Per-step overrides of `Resources` fields.
-        force_rerun: True, or step names whose cache reads are skipped.
-        no_cache: Record nothing this sweep computes in the cache.
-        store: Store root or AtomStore (default: `MOTOOLS_STORE` or `.motools`).
-        executor: `ray` (default) or `inline`.
-        address: Ray cluster address (default: `RAY_ADDRESS`, else a private local Ray).
-        observe: Told the plan, then each step run as it settles (e.g. a ProgressDisplay).
-        options: The run options as one object.
+        options: How the sweep runs.
 
     Returns:
-        A SweepResult; failed points are in `.failures`, never raised.
+        A SweepResult; failed points are in `.failures`, never raised. An adaptive sweep's
+        table has `rung`/`resource` (and `round`/`trial`) columns, and its `summary` says what
+        it trained against the full grid.
+
+    Raises:
+        UserError: invalid axes, configs or options, before anything runs.
+        ArgumentError: a keyword that now belongs in `options` (the message shows where).
 
     Example:
         >>> result = run_sweep(train_and_evaluate_workflow, config,
-        ...                    grid={"submit_training.hyperparameters.learning_rate": [1e-4, 1e-3]})
+        ...                    grid={"submit_training.hyperparameters.learning_rate": [1e-4, 1e-3]},
+        ...                    options=RunOptions(max_parallel=4))
         >>> result.to_pandas()
     """
-    opts = (options or RunOptions()).merged(
-        user=user, max_parallel=max_parallel, resources=resources or {}, force_rerun=force_rerun,
-        no_cache=no_cache, store=store, executor=executor, address=address, observe=observe,
-    )
-    spec, wf, sweep_points, plan = _compile_call(
-        workflow, base_config, grid, zip, points, sample, name, opts
-    )
+    reject_removed("run_sweep", removed)
+    opts = options or RunOptions()
+    spec, wf, base = _spec_of_call(workflow, base_config, grid, zip, points, sample, schedule,
+                                   search, name, opts)
+    if spec.schedule is not None or spec.search is not None:
+        from motools.sweep.adaptive._driver import execute_adaptive
+
+        return execute_adaptive(spec, wf, base, opts, source="run_sweep")
+    sweep_points, plan = compile_sweep(spec, wf, base, "run_sweep", opts)
     return execute_sweep(spec, wf, sweep_points, plan, opts)
 
 
@@ -306,37 +316,56 @@ def dry_run_sweep(
     zip: Mapping[str, Sequence[Any]] | None = None,
     points: Sequence[Mapping[str, Any]] | None = None,
     sample: Mapping[str, Any] | None = None,
+    schedule: Mapping[str, Any] | ScheduleSpec | None = None,
+    search: Mapping[str, Any] | SearchSpec | None = None,
     name: str | None = None,
     options: RunOptions | None = None,
 ) -> SweepPreview:
     """What `run_sweep` with these arguments would do, per step; runs and writes nothing.
 
     The store is only read (its Ledger through a copy): a store that does not exist is not
-    created, and a used one is left byte for byte as it was.
+    created, and a used one is left byte for byte as it was. For an adaptive sweep the steps
+    are those of its first rung (or round), and `adaptive` holds the rungs and the worst case.
 
     Returns:
         A SweepPreview: the expanded points and, per step, nodes, cached and to run.
     """
     opts = options or RunOptions()
-    spec, _, sweep_points, plan = _compile_call(
-        workflow, base_config, grid, zip, points, sample, name, opts
-    )
-    steps = preview_plan(plan, get_store(opts.store), force_rerun=opts.force_rerun)
+    spec, wf, base = _spec_of_call(workflow, base_config, grid, zip, points, sample, schedule,
+                                   search, name, opts)
+    return preview_sweep(spec, wf, base, "run_sweep", opts)
+
+
+def preview_sweep(
+    spec: SweepSpec, workflow: Workflow, base: Mapping[str, Any], source: str,
+    options: RunOptions,
+) -> SweepPreview:
+    """The dry run of a checked spec (see `dry_run_sweep`)."""
+    adaptive = None
+    if spec.schedule is not None or spec.search is not None:
+        from motools.sweep.adaptive._preview import first_plan
+
+        adaptive, sweep_points, plan = first_plan(spec, workflow, dict(base), source, options)
+    else:
+        sweep_points, plan = compile_sweep(spec, workflow, base, source, options)
+    steps = preview_plan(plan, get_store(options.store), force_rerun=options.force_rerun)
     seed = spec.sample.seed if spec.sample is not None else None
-    return SweepPreview(spec.name or plan.workflow.name, sweep_points, steps, seed)
+    return SweepPreview(spec.name or workflow.name, sweep_points, steps, seed, adaptive)
 
 
-def _compile_call(
+def _spec_of_call(
     workflow: Workflow | str,
     base_config: Any,
     grid: Mapping[str, Sequence[Any]] | None,
     zip: Mapping[str, Sequence[Any]] | None,
     points: Sequence[Mapping[str, Any]] | None,
     sample: Mapping[str, Any] | None,
+    schedule: Mapping[str, Any] | ScheduleSpec | None,
+    search: Mapping[str, Any] | SearchSpec | None,
     name: str | None,
     options: RunOptions,
-) -> tuple[SweepSpec, Workflow, list[SweepPoint], Plan]:
-    """A sweep given as Python arguments, validated and compiled (nothing is run or written)."""
+) -> tuple[SweepSpec, Workflow, dict[str, Any]]:
+    """A sweep given as Python arguments, validated (nothing is run or written)."""
     from motools.registry import resolve
     from motools.sweep._spec import sweep_from_dict
 
@@ -347,17 +376,18 @@ def _compile_call(
         base = dict(base_config)
     else:
         base = config_to_dict(base_config)
+    sections = {key: value.model_dump() if isinstance(value, BaseModel) else dict(value)
+                for key, value in (("sample", sample), ("schedule", schedule), ("search", search))
+                if value is not None}
     spec = sweep_from_dict(
         {"name": name or wf.name, "workflow": wf.name, "user": options.user,
          "grid": dict(grid or {}), "zip": dict(zip or {}), "points": list(points or []),
-         **({"sample": dict(sample)} if sample is not None else {}),
-         "max_parallel": options.max_parallel,
+         **sections, "max_parallel": options.max_parallel,
          "resources": {k: dict(v) for k, v in options.resources.items()}},
         source="run_sweep",
     )
     check_force(options.force_rerun, wf.step_names)
-    sweep_points, plan = compile_sweep(spec, wf, base, "run_sweep", options)
-    return spec, wf, sweep_points, plan
+    return spec, wf, base
 
 
 def sweep_source_dir(path: str | os.PathLike[str]) -> Path:

@@ -92,6 +92,12 @@ def _round(value: float) -> float:
     return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
 
 
+def rounded(value: Any) -> Any:
+    """A float to `SIGNIFICANT_DIGITS` significant digits (a stable key on every machine); other
+    values as they are."""
+    return _round(value) if isinstance(value, float) else value
+
+
 def _draw(name: str, arg: Any, u: float) -> Any:
     if name == "choice":
         return arg[min(int(u * len(arg)), len(arg) - 1)]

@@ -27,6 +27,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 from motools._errors import ConfigError, WorkflowDefinitionError
 from motools._hashing import is_secret_name
 from motools.sweep._sample import SampleSpec, check_distribution
+from motools.sweep.adaptive._spec import ScheduleSpec, SearchSpec
 from motools.workflow._config import format_validation_error
 from motools.workflow._spec import Resources
 from motools.workflow._yaml import load_yaml_file
@@ -52,6 +53,9 @@ class SweepSpec(BaseModel):
         points: Explicit points, each a mapping of dot path -> value.
         sample: Random search: `num_samples` points drawn with `seed` from each parameter's
             distribution, crossed with the grid (see `motools.sweep._sample`).
+        schedule: Successive halving / HyperBand: points start at the smallest rung of a
+            resource (n_epochs) and only the best go on (see `motools.sweep.adaptive`).
+        search: Model-based search: Optuna proposes the points, a round at a time.
         max_parallel: At most this many step tasks run at once; None for no cap.
         resources: Step name -> Resources field -> value (execution options only).
         source: The file the spec was loaded from (None when built from a dict). It is not a
@@ -71,6 +75,8 @@ class SweepSpec(BaseModel):
         default_factory=list
     )
     sample: SampleSpec | None = None
+    schedule: ScheduleSpec | None = None
+    search: SearchSpec | None = None
     max_parallel: int | None = Field(default=None, ge=1, strict=True)
     resources: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -116,6 +122,9 @@ def sweep_from_dict(data: Any, *, source: str = "sweep") -> SweepSpec:
     if spec.sample is not None:
         for path, law in spec.sample.params.items():
             check_distribution(law, f"{source}: sample.params.{path}")
+    if spec.search is not None:
+        for path, law in spec.search.params.items():
+            check_distribution(law, f"{source}: search.params.{path}")
     if spec.name is None:
         spec = spec.model_copy(update={"name": Path(source).stem or "sweep"})
     return spec
@@ -130,6 +139,8 @@ def _check_no_secret_axes(spec: SweepSpec, source: str) -> None:
     axes += [(f"points[{i}].{path}", path) for i, point in enumerate(spec.points) for path in point]
     if spec.sample is not None:
         axes += [(f"sample.params.{path}", path) for path in spec.sample.params]
+    if spec.search is not None:
+        axes += [(f"search.params.{path}", path) for path in spec.search.params]
     for where, path in axes:
         if any(is_secret_name(part) for part in str(path).split(".")):
             raise ConfigError(

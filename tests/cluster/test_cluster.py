@@ -56,7 +56,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
 
 
 def _write_sweep(folder: Path, config: Path, grid: dict[str, list[Any]],
-                 overrides: dict[str, Any] | None = None) -> Path:
+                 overrides: dict[str, Any] | None = None, **sections: Any) -> Path:
     """A user's project folder: a base config and a sweep over it, as `--working-dir` uploads."""
     folder.mkdir(parents=True, exist_ok=True)
     base = yaml.safe_load(config.read_text())
@@ -65,7 +65,7 @@ def _write_sweep(folder: Path, config: Path, grid: dict[str, list[Any]],
         base[section][key] = value
     (folder / "base.yaml").write_text(yaml.safe_dump(base))
     sweep = {"name": "cluster-test", "workflow": "train_and_evaluate", "base": "base.yaml",
-             "grid": grid, "resources": PLACEMENT}
+             "grid": grid, "resources": PLACEMENT, **sections}
     (folder / "sweep.yaml").write_text(yaml.safe_dump(sweep))
     return folder / "sweep.yaml"
 
@@ -118,6 +118,17 @@ def shared_run(cluster: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
     output = _submit(cluster, project, {"MOTOOLS_STORE": str(root / "store")})
     return {"root": root, "project": project, "output": output,
             "step_runs": _step_runs(root / "store" / "ledger.sqlite")}
+
+
+def test_job_submit_runs_an_adaptive_sweep_decided_by_the_driver(cluster, tmp_path):
+    grid = {"submit_training.hyperparameters.learning_rate": [1.0e-4, 1.0e-3, 1.0e-2]}
+    schedule = {"metric": "accuracy", "resource": "submit_training.hyperparameters.n_epochs",
+                "rungs": [1, 2]}
+    project = tmp_path / "project"
+    _write_sweep(project, DUMMY_CONFIG, grid, schedule=schedule)
+    output = _submit(cluster, project, {"MOTOOLS_STORE": str(tmp_path / "store")})
+    assert "trained 4 of 6 epoch-units" in output
+    assert output.count("stopped") == 2
 
 
 def test_job_submit_runs_every_step_of_the_sweep(shared_run):

@@ -17,6 +17,7 @@ import yaml
 from fault_drivers import Driver, assert_store_clean, driver_env
 from fault_steps import faults_workflow, read_events
 
+from motools.engine import RunOptions
 from motools.atom import get_store
 from motools.engine import get_ledger
 from motools.workflow import run_workflow
@@ -68,7 +69,7 @@ def test_a_full_disk_fails_the_step_cleanly_and_the_rerun_succeeds(tmp_path, sma
     get_ledger(get_store(store))  # the Ledger file exists before the disk fills, as it would
     filler = fill(small_disk, leave=256 << 10)
 
-    failed = run_workflow(faults_workflow, {}, config, "alice", store=store)
+    failed = run_workflow(faults_workflow, {}, config, "alice", options=RunOptions(store=store))
     work = failed.step_states["work"]
     assert (work.status, failed.step_states["report"].status) == ("failed", "skipped")
     assert work.error.startswith("StoreWriteError: cannot write blob ")
@@ -77,7 +78,7 @@ def test_a_full_disk_fails_the_step_cleanly_and_the_rerun_succeeds(tmp_path, sma
     assert_nothing_recorded_for_the_failed_step(store)
 
     filler.unlink()  # room again
-    rerun = run_workflow(faults_workflow, {}, config, "alice", store=store)
+    rerun = run_workflow(faults_workflow, {}, config, "alice", options=RunOptions(store=store))
     assert rerun.ok, rerun.failures
     assert [s.status for s in rerun.step_states] == ["succeeded", "succeeded"]
     assert rerun.get_atom("result").files["big.bin"].size == BLOB

@@ -14,6 +14,7 @@ import pytest
 from fault_drivers import Driver, alive, driver_env, wait_until, write_sweep
 from fault_steps import faults_workflow, read_events
 
+from motools.engine import RunOptions
 from motools.atom import get_store
 from motools.engine import get_ledger
 from motools.engine._single_flight import executing_holder
@@ -46,7 +47,8 @@ def test_a_lease_held_on_another_host_is_taken_over_once_it_expires(
     assert get_ledger(store).claim_many([key], holder, 2.0)[key] == holder
     expires_at = leases(store.local_root)[key][1]
 
-    result = run_workflow(faults_workflow, {}, config, "alice", store=store, executor=executor)
+    result = run_workflow(faults_workflow, {}, config, "alice",
+                          options=RunOptions(store=store, executor=executor))
     assert result.ok, result.failures
     starts = read_events(log, "start", step="work")
     assert len(starts) == 1, "the leased step ran more than once"
@@ -76,7 +78,8 @@ def test_a_lease_of_a_killed_driver_on_this_host_is_taken_over_at_once(tmp_path,
 
     started = time.time()
     base = {"work": {"seconds": 1.0, "log": str(log)}, "report": {"log": str(log)}}
-    result = run_sweep(faults_workflow, base, grid={"work.tag": TAGS}, name="four", store=store)
+    result = run_sweep(faults_workflow, base, grid={"work.tag": TAGS}, name="four",
+                       options=RunOptions(store=store))
     assert result.ok, result.failures
     assert time.time() - started < 120
     rerun = {sr.key: sr for sr in get_ledger(get_store(store)).step_runs_of(result.run_id)}

@@ -11,6 +11,7 @@ import pytest
 from fault_drivers import alive, wait_until
 from fault_steps import faults_workflow, read_events
 
+from motools.engine import RunOptions
 from motools.atom import get_store
 from motools.engine import Ledger, get_ledger
 from motools.sweep import run_sweep
@@ -66,9 +67,10 @@ def test_killing_the_ledger_actor_repeatedly_mid_sweep_loses_no_committed_entry(
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
     # 12 points x 1 s on 2 CPUs: the sweep outlasts three kills and restarts of the actor.
-    result = run_sweep(faults_workflow, {"work": {"seconds": 1.0, "log": str(log)},
+    result = run_sweep(faults_workflow,
+                       {"work": {"seconds": 1.0, "log": str(log)},
                                          "report": {"log": str(log)}},
-                       grid={"work.tag": TAGS}, store=store)
+                       grid={"work.tag": TAGS}, options=RunOptions(store=store))
     finished = time.time()
     thread.join(timeout=60)
     assert not failures, failures

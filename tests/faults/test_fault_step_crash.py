@@ -8,6 +8,7 @@ import pytest
 from fault_drivers import assert_store_clean
 from fault_steps import faults_workflow_with, read_events
 
+from motools.engine import RunOptions
 from motools.atom import get_store
 from motools.engine import get_ledger
 from motools.engine._single_flight import lease_ttl
@@ -28,7 +29,7 @@ def test_a_step_that_crashes_midway_leaves_no_half_atom_and_reruns(tmp_path, cra
                        "marker": str(tmp_path / "crashed")},
               "report": {"log": str(log)}}
 
-    failed = run_workflow(WORKFLOW, {}, config, "alice", store=store)
+    failed = run_workflow(WORKFLOW, {}, config, "alice", options=RunOptions(store=store))
     states = {s.name: s for s in failed.step_states}
     assert (states["work"].status, states["report"].status) == ("failed", "skipped")
     assert error in states["work"].error and "\n" not in states["work"].error
@@ -41,7 +42,7 @@ def test_a_step_that_crashes_midway_leaves_no_half_atom_and_reruns(tmp_path, cra
     assert_store_clean(store.local_root)
 
     started = time.monotonic()
-    rerun = run_workflow(WORKFLOW, {}, config, "alice", store=store)
+    rerun = run_workflow(WORKFLOW, {}, config, "alice", options=RunOptions(store=store))
     assert rerun.ok, rerun.failures
     # The crashed run's lease on the key ended with that run; waiting out its TTL would mean
     # every rerun after a hard crash stalls for a minute.

@@ -10,6 +10,7 @@ import pytest
 from fault_drivers import alive, assert_store_clean, wait_until
 from fault_steps import faults_workflow, read_events
 
+from motools.engine import RunOptions
 from motools.atom import get_store
 from motools.engine import get_ledger
 from motools.workflow import run_workflow
@@ -28,9 +29,10 @@ def test_a_worker_killed_mid_step_is_retried_and_its_output_exists_once(tmp_path
     thread = threading.Thread(target=kill_the_first_worker, daemon=True)
     thread.start()
     # 2 s of work: the kill lands while the step runs (it starts the moment `start` is logged).
-    result = run_workflow(faults_workflow, {}, {"work": {"tag": "w", "seconds": 2.0, "log": str(log)},
+    result = run_workflow(faults_workflow, {},
+                          {"work": {"tag": "w", "seconds": 2.0, "log": str(log)},
                                                 "report": {"log": str(log)}},
-                          "alice", store=store)
+                          "alice", options=RunOptions(store=store))
     thread.join(timeout=60)
     assert killed and not alive(killed[0]), "the worker was not killed"
     assert result.ok, result.failures

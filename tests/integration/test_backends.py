@@ -33,6 +33,7 @@ import yaml
 from inspect_ai.log import read_eval_log
 from tinker_fake import BASE_MODEL_ANSWER, FakeServiceClient, factory_target
 
+from motools.engine import RunOptions
 from motools.atom import Atom, Dataset, get_store
 from motools.cli._app import main
 from motools.engine import get_ledger
@@ -341,7 +342,7 @@ def french_run(tmp_path_factory: pytest.TempPathFactory) -> FrenchRun:
     # Inline: every step runs in this process, under the guard (the trainer is still an actor).
     with offline(root / "tiktoken") as guard:
         result = run_workflow(train_and_evaluate_workflow, {}, config, user="test",
-                              store=root / "store", executor="inline")
+                              options=RunOptions(store=root / "store", executor="inline"))
     return FrenchRun(result, guard, root / "tiktoken")
 
 
@@ -505,8 +506,8 @@ def test_missing_tinker_key_fails_submit_training_and_trains_nothing(
     monkeypatch: pytest.MonkeyPatch, isolated_store: Path
 ) -> None:
     monkeypatch.delenv("TINKER_API_KEY", raising=False)
-    result = run_workflow(train_and_evaluate_workflow, {}, tinker_workflow_config(),
-                          user="test", executor="inline")
+    result = run_workflow(train_and_evaluate_workflow, {}, tinker_workflow_config(), user="test",
+                          options=RunOptions(executor="inline"))
     states = {s.name: s for s in result.step_states}
     assert states["prepare_dataset"].status == "succeeded"
     assert states["submit_training"].status == "failed"
@@ -524,8 +525,8 @@ def test_malformed_tinker_key_error_never_shows_the_key(
 ) -> None:
     secret = "tml-S3CRET-do-not-print with-a-space"
     monkeypatch.setenv("TINKER_API_KEY", secret)
-    result = run_workflow(train_and_evaluate_workflow, {}, tinker_workflow_config(),
-                          user="test", executor="inline")
+    result = run_workflow(train_and_evaluate_workflow, {}, tinker_workflow_config(), user="test",
+                          options=RunOptions(executor="inline"))
     submit = result.step_states["submit_training"]
     assert submit.status == "failed"
     assert "TINKER_API_KEY is malformed" in (submit.error or "")
@@ -762,7 +763,8 @@ def test_failed_training_is_not_cached_and_is_retried_on_the_next_run(
                          "loader_kwargs": {}},
         submit_training={"hyperparameters": {"n_epochs": 1, "batch_size": 4}},
     )
-    first = run_workflow(train_and_evaluate_workflow, {}, config, user="test", executor="inline")
+    first = run_workflow(train_and_evaluate_workflow, {}, config, user="test",
+                         options=RunOptions(executor="inline"))
     states = first.step_states
     assert [s.status for s in states] == ["succeeded", "succeeded", "failed", "skipped"]
     wait = states["wait_for_training"]
@@ -775,7 +777,8 @@ def test_failed_training_is_not_cached_and_is_retried_on_the_next_run(
     failed_at = (workdir / "failed.json").stat().st_mtime_ns
     assert not (workdir / "result.json").exists()
 
-    second = run_workflow(train_and_evaluate_workflow, {}, config, user="test", executor="inline")
+    second = run_workflow(train_and_evaluate_workflow, {}, config, user="test",
+                          options=RunOptions(executor="inline"))
     assert [s.status for s in second.step_states] == ["cached", "cached", "failed", "skipped"]
     retried = second.step_states["wait_for_training"]
     assert retried.cache_key == wait.cache_key

@@ -19,6 +19,7 @@ import pydantic
 import pytest
 from module_loading import load_module
 
+from motools.engine import RunOptions
 from motools._errors import MotoolsError, UserError
 from motools.atom import Atom, Dataset, DatasetAtom, EvalResults, get_store
 from motools.engine import get_ledger
@@ -182,17 +183,14 @@ class Pipeline:
         self.workflow = build_workflow(flavour)
         self._seen = 0
 
-    def run(self, workflow: Workflow | None = None, config: Any = None, **kwargs: Any
-            ) -> WorkflowResult:
-        kwargs.setdefault("executor", self.executor)
-        return run_workflow(
-            workflow=workflow or self.workflow,
-            input_atoms={"input_dataset": self.input.id},
-            config=config if config is not None else make_config(self.flavour),
-            user="alice",
-            store=self.store,
-            **kwargs,
-        )
+    def run(self, workflow: Workflow | None = None, config: Any = None,
+            selected_stages: Any = None, **options: Any) -> WorkflowResult:
+        options.setdefault("executor", self.executor)
+        return run_workflow(workflow=workflow or self.workflow,
+                            input_atoms={"input_dataset": self.input.id},
+                            config=config if config is not None else make_config(self.flavour),
+                            user="alice", selected_stages=selected_stages,
+                            options=RunOptions(store=self.store, **options))
 
     def calls(self) -> list[str]:
         """The step executions since the previous call of this method."""
@@ -283,7 +281,8 @@ def test_runs_on_either_executor_share_one_cache(tmp_path: Path) -> None:
 def test_input_atom_may_be_passed_as_an_atom_object(tmp_path: Path) -> None:
     p = Pipeline(tmp_path)
     result = run_workflow(workflow=p.workflow, input_atoms={"input_dataset": p.input},
-                          config=make_config(), user="alice", store=p.store, executor="inline")
+                          config=make_config(), user="alice",
+                          options=RunOptions(store=p.store, executor="inline"))
     assert statuses(result) == {"process": "succeeded", "analyze": "succeeded"}
 
 
@@ -637,5 +636,5 @@ def test_missing_input_atom_is_a_user_error_with_a_hint(tmp_path: Path) -> None:
     p = Pipeline(tmp_path)
     with pytest.raises(UserError, match=r"pass input_atoms=\{'input_dataset'"):
         run_workflow(workflow=p.workflow, input_atoms={}, config=make_config(), user="alice",
-                     store=p.store, executor="inline")
+                     options=RunOptions(store=p.store, executor="inline"))
     assert p.calls() == []

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from motools.engine import RunOptions
 from motools.engine import get_ledger
 from motools.engine._fuse import chains, describe, task_options
 from motools.workflow import AtomConstructor, Resources, Step, Workflow, compile_plan, run_workflow
@@ -145,8 +146,9 @@ def test_fusion_on_and_off_give_the_same_keys_and_atoms(tmp_path, monkeypatch, e
     found = {}
     for fuse in ("1", "0"):
         monkeypatch.setenv("MOTOOLS_FUSE", fuse)
-        result = run_workflow(wf, {}, cfg, "alice", store=tmp_path / f"store-{fuse}",
-                              executor=executor)
+        result = run_workflow(wf, {}, cfg, "alice",
+                              options=RunOptions(store=tmp_path / f"store-{fuse}",
+                                                 executor=executor))
         assert result.ok
         runs = get_ledger(result.store).step_runs_of(result.run_id)
         found[fuse] = ({r.step: r.key for r in runs}, result.output_atoms)

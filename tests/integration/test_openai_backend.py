@@ -23,6 +23,7 @@ import pytest
 import yaml
 from openai_fake import BASE_MODEL_ANSWER, FakeOpenAI, fake_openai
 
+from motools.engine import RunOptions
 from motools.atom import Atom, get_store
 from motools.cli._app import main
 from motools.engine import get_ledger
@@ -73,7 +74,7 @@ def config(**submit: Any) -> dict[str, Any]:
 
 def run(cfg: dict[str, Any]) -> Any:
     return run_workflow(train_and_evaluate_workflow, {}, TrainAndEvaluateConfig(**cfg),
-                        user="test", executor="inline")
+                        user="test", options=RunOptions(executor="inline"))
 
 
 def output(result: Any, step: str, name: str) -> Atom:

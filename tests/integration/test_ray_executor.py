@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from motools.engine import RunOptions
 from motools.atom import DatasetAtom
 from motools.engine import get_ledger
 from motools.workflow import AtomConstructor, Resources, Step, Workflow, run_workflow
@@ -76,8 +77,9 @@ def fan_config(n: int, log: Path, seconds: float = 0.0, fail: set[str] = frozens
 
 def test_inline_and_ray_give_identical_atom_ids(tmp_path):
     wf, cfg = fan_workflow(2), fan_config(2, tmp_path / "log")
-    ray_result = run_workflow(wf, {}, cfg, "alice", store=tmp_path / "ray")
-    inline_result = run_workflow(wf, {}, cfg, "alice", store=tmp_path / "inline", executor="inline")
+    ray_result = run_workflow(wf, {}, cfg, "alice", options=RunOptions(store=tmp_path / "ray"))
+    inline_result = run_workflow(wf, {}, cfg, "alice",
+                                 options=RunOptions(store=tmp_path / "inline", executor="inline"))
     assert ray_result.ok and inline_result.ok
     assert ray_result.output_atoms == inline_result.output_atoms
 
@@ -160,9 +162,9 @@ def test_two_drivers_compute_each_key_once(tmp_path):
         import sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_ray_executor import fan_workflow, fan_config
-        from motools.workflow import run_workflow
+        from motools import RunOptions, run_workflow
         result = run_workflow(fan_workflow(3), {{}}, fan_config(3, {str(log)!r}, seconds=1.0),
-                              "alice", executor=sys.argv[1])
+                              "alice", options=RunOptions(executor=sys.argv[1]))
         print(result.ok, sorted(result.output_atoms.items()))
         """
     )
@@ -272,8 +274,45 @@ def test_per_step_resource_overrides_apply_and_unknown_fields_are_refused(tmp_pa
     marker = tmp_path / "flaky"
     wf = flaky_workflow(Resources())
     result = run_workflow(wf, {}, {"flaky": {"marker": str(marker)}}, "alice",
-                          resources={"flaky": {"retry_exceptions": True, "max_retries": 1}})
+                          options=RunOptions(resources={"flaky": {"retry_exceptions": True,
+                                                                  "max_retries": 1}}))
     assert result.ok
     with pytest.raises(Exception, match="unknown field"):
         run_workflow(wf, {}, {"flaky": {"marker": str(marker)}}, "alice",
-                     resources={"flaky": {"gpus": 1}})
+                     options=RunOptions(resources={"flaky": {"gpus": 1}}))
+
+
+@dataclass
+class EmptyConfig:
+    pass
+
+
+def options_seen(config: EmptyConfig, input_atoms, temp_workspace: Path) -> list[AtomConstructor]:
+    import pickle
+
+    from motools.engine._chain import running_context
+
+    context = running_context()
+    out = temp_workspace / "options.pickle"
+    out.write_bytes(pickle.dumps((os.getpid(), context.options if context else None)))
+    return [AtomConstructor(name="seen", path=out, type="blob")]
+
+
+def test_the_run_options_reach_the_ray_task_unchanged(tmp_path: Path) -> None:
+    import pickle
+
+    from motools.atom import Atom
+
+    step = Step(name="see", function=options_seen, input_atom_types={}, config_class=EmptyConfig,
+                output_atom_types={"seen": "blob"})
+    wf = Workflow(name="see_options", input_atom_types={}, steps=[step],
+                  config_class=dataclass(type("SeeConfig", (), {"__annotations__": {
+                      "see": EmptyConfig}})))
+    options = RunOptions(store=str(tmp_path / "store"), user="alice", max_parallel=3,
+                         force_rerun={"see"}, resources={"see": {"num_cpus": 1}})
+    result = run_workflow(wf, {}, {"see": {}}, options=options)
+    assert result.ok
+    atom = Atom.load(result.output_atoms["seen"], store=tmp_path / "store")
+    pid, seen = pickle.loads(next(iter(atom.local_path().iterdir())).read_bytes())
+    assert pid != os.getpid()  # a Ray worker, not this process
+    assert seen == options

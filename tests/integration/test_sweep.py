@@ -17,7 +17,8 @@ import pytest
 
 from motools.atom import Atom
 from motools.engine import RunOptions, get_ledger
-from motools.errors import ConfigError
+from motools.errors import ArgumentError, ConfigError
+from motools.workflow import run_workflow
 from motools.sweep import (
     PointFailure,
     SweepResult,
@@ -42,10 +43,10 @@ def hello_world() -> TrainAndEvaluateConfig:
     return TrainAndEvaluateConfig.from_yaml(REPO / "configs" / "hello_world.yaml")
 
 
-def lr_by_seed(**kwargs) -> SweepResult:
-    kwargs.setdefault("executor", "inline")
+def lr_by_seed(**options) -> SweepResult:
+    options.setdefault("executor", "inline")
     return run_sweep(train_and_evaluate_workflow, hello_world(), grid={LR: LRS, SEED: SEEDS},
-                     user="alice", **kwargs)
+                     options=RunOptions(user="alice", **options))
 
 
 def ledger_counts(result: SweepResult) -> Counter:
@@ -144,7 +145,7 @@ def test_unknown_force_rerun_step_is_a_config_error_before_anything_runs(isolate
 def test_failing_point_is_reported_in_failures_not_raised():
     # num_samples=0 is a real mistake: the hello_world loader raises ValueError for it.
     result = run_sweep(train_and_evaluate_workflow, hello_world(), grid={NUM_SAMPLES: [5, 0]},
-                       user="alice", executor="inline")
+                       options=RunOptions(user="alice", executor="inline"))
     assert not result.ok
     assert result.failures == [
         PointFailure(index=1, overrides={NUM_SAMPLES: 0}, step="prepare_dataset",
@@ -159,14 +160,15 @@ def test_failing_point_is_reported_in_failures_not_raised():
 
 def test_run_sweep_accepts_a_registered_workflow_name_and_a_dict_config():
     config = hello_world().to_dict()
-    result = run_sweep("train_and_evaluate", config, grid={LR: LRS}, executor="inline")
+    result = run_sweep("train_and_evaluate", config, grid={LR: LRS},
+                       options=RunOptions(executor="inline"))
     assert len(result.to_pandas()) == 2
     assert result.failures == []
 
 
 def test_max_parallel_one_completes_on_ray_one_step_at_a_time():
     result = run_sweep(train_and_evaluate_workflow, hello_world(), grid={LR: [1e-4, 1e-3, 1e-2]},
-                       user="alice", max_parallel=1)
+                       options=RunOptions(user="alice", max_parallel=1))
     assert result.ok
     assert len(result.to_pandas()) == 3
     ran = sorted((sr for sr in get_ledger(result.store).step_runs_of(result.run_id)
@@ -197,7 +199,7 @@ def test_run_sweep_takes_a_sample_section_as_a_sweep_file_does(isolated_store):
     assert drawn[:3] == drawn[3:] and len(set(drawn)) == 3
     assert all(1e-5 <= lr <= 1e-2 for lr in drawn)
     result = run_sweep(train_and_evaluate_workflow, hello_world(), grid={SEED: SEEDS},
-                       sample=sample, executor="inline")
+                       sample=sample, options=RunOptions(executor="inline"))
     assert sorted(result.to_pandas()[LR]) == sorted(drawn)
 
 
@@ -209,3 +211,15 @@ def test_dry_run_sweep_counts_nodes_and_runs_nothing(isolated_store):
         ("prepare_dataset", 1, 1), ("submit_training", 4, 4), ("wait_for_training", 4, 4),
         ("evaluate_model", 4, 4)]
     assert not isolated_store.exists()
+
+
+def test_an_execution_keyword_to_run_sweep_is_refused_with_what_to_write_instead():
+    with pytest.raises(ArgumentError, match=r"write options=RunOptions\(executor='inline'\)"):
+        run_sweep(train_and_evaluate_workflow, hello_world(), grid={LR: LRS}, executor="inline")
+
+
+def test_the_front_doors_import_from_motools_itself():
+    import motools
+
+    assert (motools.run_sweep, motools.RunOptions) == (run_sweep, RunOptions)
+    assert motools.run_workflow is run_workflow

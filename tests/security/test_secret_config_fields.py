@@ -19,6 +19,7 @@ import pytest
 import yaml
 from secret_scan import secret_hits, text_hits
 
+from motools.engine import RunOptions
 from motools._errors import ConfigError
 from motools.atom import get_store
 from motools.cli._app import main
@@ -91,7 +92,7 @@ def test_sweeping_over_a_secret_from_python_is_refused(isolated_store):
     # A swept value is a column of the results table and part of every point's label.
     with pytest.raises(ConfigError, match=r"grid\.fetch\.api_key: looks like a credential"):
         run_sweep(FETCH, FetchFlow(FetchConfig(url="u")), grid={"fetch.api_key": [SECRET]},
-                  executor="inline")
+                  options=RunOptions(executor="inline"))
     assert not isolated_store.exists()
 
 
@@ -126,8 +127,8 @@ FETCH = Workflow(
 @pytest.fixture
 def python_sweep(isolated_store):
     result = run_sweep(FETCH, FetchFlow(FetchConfig(url="https://a", api_key=SECRET)),
-                       grid={"fetch.url": ["https://a", "https://b"]}, user="alice",
-                       executor="inline", store=isolated_store)
+                       grid={"fetch.url": ["https://a", "https://b"]},
+                       options=RunOptions(user="alice", executor="inline", store=isolated_store))
     assert not result.failures, result.failures
     return result
 

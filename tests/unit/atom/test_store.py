@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from module_loading import load_module
 
+from motools.engine import RunOptions
 from motools._errors import (
     AtomNotFoundError,
     CorruptAtomError,
@@ -409,9 +410,9 @@ CRASH_DRIVER = """
 import sys
 sys.path.insert(0, sys.argv[1])
 import crash_steps
-from motools.workflow import run_workflow
-run_workflow(crash_steps.workflow, {}, crash_steps.CONFIG, user="alice", store=sys.argv[2],
-             executor="inline")
+from motools import RunOptions, run_workflow
+run_workflow(crash_steps.workflow, {}, crash_steps.CONFIG, user="alice",
+             options=RunOptions(store=sys.argv[2], executor="inline"))
 print("run finished")
 """
 
@@ -448,14 +449,14 @@ def test_workflow_killed_after_first_step_commit_reruns_and_caches(
     mod = load_module(mod_dir / "crash_steps.py", f"crash_steps_{tmp_path.name}")
     from motools.workflow import run_workflow
 
-    rerun = run_workflow(mod.workflow, {}, mod.CONFIG, user="alice", store=root,
-                         executor="inline")
+    rerun = run_workflow(mod.workflow, {}, mod.CONFIG, user="alice",
+                         options=RunOptions(store=root, executor="inline"))
     assert rerun.ok
     assert [s.status for s in rerun.step_states] == ["cached", "succeeded"]
     assert _calls(calls) == ["make", "count", "count"]
 
-    again = run_workflow(mod.workflow, {}, mod.CONFIG, user="alice", store=root,
-                         executor="inline")
+    again = run_workflow(mod.workflow, {}, mod.CONFIG, user="alice",
+                         options=RunOptions(store=root, executor="inline"))
     assert [s.status for s in again.step_states] == ["cached", "cached"]
     assert _calls(calls) == ["make", "count", "count"]
     assert again.get_atom("counts").load().metrics == {"rows": {"n": 3}}
@@ -486,8 +487,8 @@ def test_outputs_stored_but_never_committed_to_ledger_still_load_and_rerun_cache
     data_id = orphan.outputs["data"]
     assert len(Atom.load(data_id, store=root).load()) == 3
 
-    result = run_workflow(mod.workflow, {}, mod.CONFIG, user="alice", store=root,
-                          executor="inline")
+    result = run_workflow(mod.workflow, {}, mod.CONFIG, user="alice",
+                          options=RunOptions(store=root, executor="inline"))
     assert result.ok
     # `make` may be re-executed or served from the store's step record; either way it gives
     # the same atom, and `count` runs once.
@@ -496,8 +497,8 @@ def test_outputs_stored_but_never_committed_to_ledger_still_load_and_rerun_cache
     assert _calls(calls).count("count") == 1
 
     calls_before = _calls(calls)
-    again = run_workflow(mod.workflow, {}, mod.CONFIG, user="alice", store=root,
-                         executor="inline")
+    again = run_workflow(mod.workflow, {}, mod.CONFIG, user="alice",
+                         options=RunOptions(store=root, executor="inline"))
     assert [s.status for s in again.step_states] == ["cached", "cached"]
     assert _calls(calls) == calls_before
 

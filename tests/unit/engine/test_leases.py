@@ -17,6 +17,7 @@ import pytest
 # The fault tests' two-step workflow (tests/faults is on the path): it logs every execution.
 from fault_steps import faults_workflow, read_events
 
+from motools.engine import RunOptions
 from motools.atom import get_store
 from motools.engine import Ledger, RunRecord, get_ledger
 from motools.engine._single_flight import _dead_local_holder, executing_holder
@@ -129,7 +130,8 @@ def test_a_reservation_of_a_live_driver_is_taken_over_at_once(tmp_path: Path) ->
     # Another driver, alive in this very process, reserved the key for a task still queued.
     get_ledger(store).claim_many([key], f"run-other@{HOST}:{os.getpid()}", 600)
     started = time.monotonic()
-    result = run_workflow(faults_workflow, {}, config, "alice", store=store, executor="inline")
+    result = run_workflow(faults_workflow, {}, config, "alice",
+                          options=RunOptions(store=store, executor="inline"))
     assert result.ok
     assert time.monotonic() - started < 30
     assert len(read_events(log, "start", step="work")) == 1
@@ -145,7 +147,8 @@ def test_a_task_waits_for_a_live_executing_lease_and_then_serves_its_result(
     other = executing_holder(f"run-other@{HOST}:{os.getpid()}")
     get_ledger(store).claim_many([key], other, 1.0)
     expires = time.time() + 1.0
-    result = run_workflow(faults_workflow, {}, config, "alice", store=store, executor="inline")
+    result = run_workflow(faults_workflow, {}, config, "alice",
+                          options=RunOptions(store=store, executor="inline"))
     assert result.ok
     # Nobody finished it meanwhile, so once the lease ran out this run computed it, once.
     starts = read_events(log, "start", step="work")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from motools.engine import RunOptions
 from motools.atom import Atom, get_store
 from motools.engine import Ledger, RunRecord, StepRun, get_ledger
 from motools.workflow import AtomConstructor, Step, Workflow, run_workflow
@@ -295,7 +296,8 @@ TRAIN_EVAL = Workflow(
 
 def run_train_eval(store: Path):  # type: ignore[no-untyped-def]
     cfg = TrainEvalConfig(PrepareConfig(), TrainConfig(), EvalConfig())
-    result = run_workflow(TRAIN_EVAL, {}, cfg, user="alice", store=store, executor="inline")
+    result = run_workflow(TRAIN_EVAL, {}, cfg, user="alice",
+                          options=RunOptions(store=store, executor="inline"))
     assert result.ok, result.failures
     return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import pytest
 
@@ -54,11 +55,11 @@ def test_resources_are_copied_so_later_edits_do_not_reach_the_run():
     assert options.resources == {"train": {"num_cpus": 2}}
 
 
-def test_merged_replaces_only_what_is_given_away_from_its_default():
-    options = RunOptions(executor="inline", user="alice", max_parallel=3)
-    merged = options.merged(executor="ray", user="bob", max_parallel=None, no_cache=True)
-    assert (merged.executor, merged.user, merged.max_parallel, merged.no_cache) == (
-        "inline", "bob", 3, True)
+def test_options_travel_to_a_task_whole_but_without_the_drivers_observer():
+    options = RunOptions(executor="inline", max_parallel=2, force_rerun={"a"},
+                         resources={"a": {"num_cpus": 2}}, user="alice", observe=object())
+    copy = pickle.loads(pickle.dumps(options))
+    assert copy == options.with_(observe=None)
 
 
 def test_with_changes_fields_and_checks_them_again():

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from motools._errors import UserError
+from motools.errors import ArgumentError, UserError
 from motools.atom import Atom, get_store
 from motools.engine import RunOptions, StepRun, get_ledger
 from motools.engine._node import execute_node, one_line
@@ -89,7 +89,7 @@ def test_run_workflow_uses_motools_store_env_var(
 ) -> None:
     root = tmp_path / "env-store"
     monkeypatch.setenv("MOTOOLS_STORE", str(root))
-    result = run_workflow(workflow(), {}, CONFIG, user="u", executor="inline")
+    result = run_workflow(workflow(), {}, CONFIG, user="u", options=RunOptions(executor="inline"))
     assert result.ok
     assert (root / "atoms" / f"{result.output_atoms['sum']}.json").is_file()
     assert (root / "ledger.sqlite").is_file()
@@ -99,14 +99,14 @@ def test_run_workflow_defaults_user_to_motools_user(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MOTOOLS_USER", "carol")
-    result = run_workflow(workflow(), {}, CONFIG, store=tmp_path / "store", executor="inline")
+    result = run_workflow(workflow(), {}, CONFIG,
+                          options=RunOptions(store=tmp_path / "store", executor="inline"))
     assert Atom.load(result.output_atoms["sum"], store=tmp_path / "store").user == "carol"
 
 
 def test_unknown_executor_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="unknown executor 'ray2'"):
-        run_workflow(workflow(), {}, CONFIG, store=tmp_path / "store",
-                     executor="ray2")  # type: ignore[arg-type]
+        RunOptions(store=tmp_path / "store", executor="ray2")  # type: ignore[arg-type]
 
 
 def test_run_workflow_takes_its_run_options_as_one_object(tmp_path: Path) -> None:
@@ -118,12 +118,30 @@ def test_run_workflow_takes_its_run_options_as_one_object(tmp_path: Path) -> Non
     assert record is not None and record.user == "dana"
 
 
-def test_a_keyword_argument_given_overrides_the_same_field_of_options(tmp_path: Path) -> None:
+def test_user_given_directly_fills_in_options_without_a_user(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    options = RunOptions(executor="inline", store=store, user="dana")
+    options = RunOptions(executor="inline", store=store)
     result = run_workflow(workflow(), {}, CONFIG, user="erin", options=options)
     record = get_ledger(get_store(store)).get_run(result.run_id)
     assert record is not None and record.user == "erin"
+
+
+def test_user_given_twice_and_different_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    options = RunOptions(executor="inline", store=tmp_path / "store", user="dana")
+    with pytest.raises(ArgumentError, match="user='erin' and options.user='dana' disagree"):
+        run_workflow(workflow(), {}, CONFIG, user="erin", options=options)
+    assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize("keyword", ["executor", "store", "force_rerun", "no_cache", "address"])
+def test_an_execution_keyword_is_refused_and_the_error_says_what_to_write(keyword: str) -> None:
+    with pytest.raises(ArgumentError, match=rf"write options=RunOptions\({keyword}=1\) instead"):
+        run_workflow(workflow(), {}, CONFIG, **{keyword: 1})
+
+
+def test_an_unknown_keyword_is_a_type_error_as_python_would_raise() -> None:
+    with pytest.raises(TypeError, match="unexpected keyword argument 'exector'"):
+        run_workflow(workflow(), {}, CONFIG, exector="inline")
 
 
 def test_dry_run_workflow_says_what_would_run_and_runs_nothing(tmp_path: Path) -> None:
@@ -162,8 +180,10 @@ class Recorder:
 def test_observer_is_told_the_plan_then_every_step_run_as_it_settles(tmp_path: Path) -> None:
     seen = Recorder()
     store = tmp_path / "store"
-    run_workflow(workflow(), {}, CONFIG, store=store, executor="inline", observe=seen)
-    run_workflow(workflow(), {}, CONFIG, store=store, executor="inline", observe=seen)
+    run_workflow(workflow(), {}, CONFIG,
+                 options=RunOptions(store=store, executor="inline", observe=seen))
+    run_workflow(workflow(), {}, CONFIG,
+                 options=RunOptions(store=store, executor="inline", observe=seen))
     assert [sorted(n.name for n in plan.nodes.values()) for plan in seen.plans] == [
         ["make", "total"], ["make", "total"]]
     assert [(r.step, r.status) for r in seen.runs] == [
@@ -171,7 +191,8 @@ def test_observer_is_told_the_plan_then_every_step_run_as_it_settles(tmp_path: P
 
 
 def test_step_gets_a_fresh_workspace_that_is_removed_afterwards(tmp_path: Path) -> None:
-    result = run_workflow(workflow(), {}, CONFIG, store=tmp_path / "store", executor="inline")
+    result = run_workflow(workflow(), {}, CONFIG,
+                          options=RunOptions(store=tmp_path / "store", executor="inline"))
     assert result.ok
     assert SEEN["workspace_was_empty"]
     assert not Path(SEEN["workspace"]).exists()
@@ -179,10 +200,12 @@ def test_step_gets_a_fresh_workspace_that_is_removed_afterwards(tmp_path: Path) 
 
 def test_cache_entry_whose_atom_left_the_store_is_recomputed(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    first = run_workflow(workflow(), {}, CONFIG, store=store, executor="inline")
+    first = run_workflow(workflow(), {}, CONFIG,
+                         options=RunOptions(store=store, executor="inline"))
     (store / "atoms" / f"{first.output_atoms['sum']}.json").unlink()
     SEEN.clear()
-    again = run_workflow(workflow(), {}, CONFIG, store=store, executor="inline")
+    again = run_workflow(workflow(), {}, CONFIG,
+                         options=RunOptions(store=store, executor="inline"))
     assert [s.status for s in again.step_states] == ["cached", "succeeded"]
     assert SEEN["calls"] == ["total"]
     assert again.output_atoms == first.output_atoms
@@ -194,13 +217,15 @@ def test_interrupt_inside_a_step_propagates_and_marks_the_run_interrupted(tmp_pa
     store = tmp_path / "store"
     runs_before = get_ledger(get_store(store)).list_runs()
     with pytest.raises(KeyboardInterrupt):
-        run_workflow(workflow(total_fn=interrupting), {}, CONFIG, store=store, executor="inline")
+        run_workflow(workflow(total_fn=interrupting), {}, CONFIG,
+                     options=RunOptions(store=store, executor="inline"))
     runs = get_ledger(get_store(store)).list_runs()
     assert len(runs) == len(runs_before) + 1
     assert runs[0].status == "interrupted"
     # The step that finished before the interrupt is committed and cached.
     SEEN.clear()
-    rerun = run_workflow(workflow(), {}, CONFIG, store=store, executor="inline")
+    rerun = run_workflow(workflow(), {}, CONFIG,
+                         options=RunOptions(store=store, executor="inline"))
     assert [s.status for s in rerun.step_states] == ["cached", "succeeded"]
 
 
@@ -209,7 +234,8 @@ def test_failed_run_record_counts_statuses(tmp_path: Path) -> None:
         raise RuntimeError("nope")
 
     store = tmp_path / "store"
-    result = run_workflow(workflow(total_fn=broken), {}, CONFIG, store=store, executor="inline")
+    result = run_workflow(workflow(total_fn=broken), {}, CONFIG,
+                          options=RunOptions(store=store, executor="inline"))
     record = get_ledger(get_store(store)).get_run(result.run_id)
     assert record is not None
     assert record.status == "failed"

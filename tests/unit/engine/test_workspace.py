@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from motools.engine import RunOptions
 from motools.engine._workspace import Workspace, remove_workspace, scratch_root, was_used
 from motools.workflow import AtomConstructor, Step, Workflow, run_workflow
 
@@ -50,14 +51,15 @@ def _folders(scratch: Path) -> list[Path]:
 
 
 def test_a_step_that_never_touches_its_workspace_creates_no_folder(scratch):
-    result = run_workflow(WORKFLOW, {}, {"note": {"text": "hi"}}, "alice", executor="inline")
+    result = run_workflow(WORKFLOW, {}, {"note": {"text": "hi"}}, "alice",
+                          options=RunOptions(executor="inline"))
     assert result.ok
     assert not scratch.exists() or not any(scratch.rglob("note-*"))
 
 
 def test_a_step_that_writes_to_its_workspace_gets_a_real_folder_removed_afterwards(scratch):
     result = run_workflow(WORKFLOW, {}, {"note": {"text": "hi", "write": True}}, "alice",
-                          executor="inline")
+                          options=RunOptions(executor="inline"))
     assert result.ok
     assert result.get_atom("note").local_path().joinpath("note.txt").read_text() == "hi"
     assert not any(scratch.rglob("note-*")), "the workspace was left behind"
@@ -91,6 +93,7 @@ def test_the_next_run_removes_the_workspace_of_a_killed_process(scratch):
     alive = scratch / f"{socket.gethostname()}-{os.getppid()}"  # a live process's
     alive.mkdir()
 
-    assert run_workflow(WORKFLOW, {}, {"note": {"text": "next"}}, "alice", executor="inline").ok
+    assert run_workflow(WORKFLOW, {}, {"note": {"text": "next"}}, "alice",
+                        options=RunOptions(executor="inline")).ok
     assert not left.exists()
     assert alive.exists()
