@@ -1,7 +1,7 @@
 """Warm start's bookkeeping: families, the capability check, and finding the run to continue.
 
 The trainings themselves (bitwise equality through the real engines) are in
-tests/integration/test_warm_start.py.
+tests/integration/test_warm_start_training.py.
 """
 
 from __future__ import annotations
