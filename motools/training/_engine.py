@@ -22,7 +22,13 @@ class SamplingClientLike(Protocol):
 
 
 class Engine(Protocol):
-    """Creates training and sampling clients for base models of one provider."""
+    """Creates training and sampling clients for base models of one provider.
+
+    An engine whose `training_client(..., resume_from=...)` continues a run exactly as if it had
+    never stopped sets the class attribute `exact_resume = True`: then a job with more epochs
+    continues a finished shorter one (warm start, `_warm_start.py`). Without it, every job trains
+    from scratch.
+    """
 
     name: str
 

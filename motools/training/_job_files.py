@@ -31,14 +31,16 @@ def _scratch_root() -> Path:
 class JobFiles:
     """The folder of one training job (see the module docstring)."""
 
-    def __init__(self, store: AtomStore, job_id: str) -> None:
-        self.job_id = job_id
+    def __init__(self, store: AtomStore, job_id: str, area: str = "training") -> None:
+        # `area`: the store folder it is in; another area holds folders kept the same way
+        # (the warm-start families, `_warm_start.py`).
+        self.store, self.job_id = store, job_id
         if store.local_root is not None:
-            self.local = store.local_root / "training" / job_id
+            self.local = store.local_root / area / job_id
             self._fs: pafs.FileSystem | None = None
         else:
-            self.local = _scratch_root() / "training" / job_id
-            self._fs, self._remote = store.fs, store.location("training", job_id)
+            self.local = _scratch_root() / area / job_id
+            self._fs, self._remote = store.fs, store.location(area, job_id)
         self.local.mkdir(parents=True, exist_ok=True)
 
     def _remote_path(self, name: str) -> str:
@@ -49,6 +51,14 @@ class JobFiles:
             return (self.local / name).exists()
         info = self._fs.get_file_info(self._remote_path(name))
         return bool(info.type != pafs.FileType.NotFound)
+
+    def names(self) -> list[str]:
+        """Names of the files directly in the folder, as the store has them (sorted)."""
+        if self._fs is None:
+            return sorted(p.name for p in self.local.iterdir() if p.is_file())
+        selector = pafs.FileSelector(self._remote, allow_not_found=True)
+        return sorted(info.base_name for info in self._fs.get_file_info(selector)
+                      if info.type == pafs.FileType.File)
 
     def read_json(self, name: str) -> dict[str, Any] | None:
         """A JSON file of the job, or None if it does not exist (yet)."""

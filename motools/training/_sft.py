@@ -88,6 +88,17 @@ def mean_nll(output: Any, batch: Sequence[Any]) -> float:
     return total / weight if weight else 0.0
 
 
+def depends_on_total_steps(hp: Hyperparameters) -> bool:
+    """Whether a step's update depends on how many steps the whole run has (a learning-rate
+    schedule that decays to the end would). Then the first k epochs of a longer run are not a
+    k-epoch run, and no job may continue a shorter one (`_warm_start.refusal`).
+
+    The loop's learning rate is constant, so no run does today; a schedule that does says so here.
+    """
+    del hp
+    return False
+
+
 @dataclass
 class Progress:
     """Where a training run is: enough to resume it after the trainer died."""

@@ -21,6 +21,7 @@ from motools._atomic import write_atomic
 from motools.atom._dataset import Dataset
 from motools.atom._store import AtomStore, get_store
 from motools.engine import RAY_NAMESPACE
+from motools.training import _warm_start as warm_start
 from motools.training._curves import loss_curve
 from motools.training._job_files import JobFiles
 from motools.training._protocol import Hyperparameters, TrainedModel, TrainingJob
@@ -71,15 +72,30 @@ class Trainer:
         files = self._files
         try:
             engine = get_engine(self._engine)
-            progress = Progress()
+            progress, start, continued = Progress(), None, None
             if saved := files.read_json("progress.json"):
                 progress = Progress(step=saved["step"], checkpoint=files.resolve(saved["checkpoint"]),
                                     losses=saved["losses"])
+                continued = saved.get(warm_start.CONTINUED_FROM)
+            elif start := warm_start.find_start(files, self._hp.n_epochs):
+                progress = Progress(step=start.step, checkpoint=start.checkpoint,
+                                    losses=start.losses)
             dataset = Dataset.from_parquet(str(files.pull("dataset.parquet")))
             datums = build_datums(list(dataset), engine.renderer(self._base_model))
-            client = engine.training_client(
-                self._base_model, self._hp, files.local, progress.checkpoint
-            )
+            try:
+                client = engine.training_client(
+                    self._base_model, self._hp, files.local, progress.checkpoint
+                )
+            except Exception as exc:
+                if start is None:
+                    raise
+                # The shorter run's state is gone from the service (expired): train it all.
+                warm_start.log.warning("%s: cannot continue %s (%s: %s); training from scratch",
+                                       files.job_id, start.job_id, type(exc).__name__, exc)
+                progress, start = Progress(), None
+                client = engine.training_client(self._base_model, self._hp, files.local, None)
+            if start is not None:
+                continued = start.provenance()
 
             saved_checkpoint = progress.checkpoint
 
@@ -92,15 +108,18 @@ class Trainer:
                     checkpoint = files.keep(p.checkpoint)  # mirrored before the progress naming it
                     files.write_json("progress.json", {
                         "step": p.step, "checkpoint": checkpoint, "losses": list(p.losses),
-                        "pid": os.getpid()})
+                        "pid": os.getpid(), warm_start.CONTINUED_FROM: continued})
 
             weights, progress = train(client, datums, self._hp, progress=progress, on_step=save,
                                       name=files.job_id)
             weights = files.keep(weights)
             files.write_json("result.json", {
                 "weights_path": weights, "steps": progress.step, "losses": progress.losses,
-                "pid": os.getpid(),
+                "pid": os.getpid(), warm_start.CONTINUED_FROM: continued,
+                # The final state: a longer run of the family continues from it.
+                "checkpoint": files.keep(progress.checkpoint) if progress.checkpoint else None,
             })
+            warm_start.record_finished(files, self._hp.n_epochs)
         except Exception as exc:  # recorded for the waiter; the next wait retries the job
             files.write_json("failed.json", {
                 "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(),
@@ -189,6 +208,10 @@ class EngineTrainingBackend:
             backend=self.engine_name, job_id=job_id, base_model=model, suffix=suffix, info=info
         )
         if not files.exists("result.json"):
+            if reason := warm_start.refusal(engine, hyperparameters):
+                warm_start.say_cold_start(self.engine_name, reason)
+            else:
+                warm_start.join_family(files, payload)
             self._start(job).run.remote()
         return job
 
@@ -201,7 +224,8 @@ class EngineTrainingBackend:
             return TrainedModel(
                 backend=self.engine_name, model_id=f"{self.engine_name}/{job.base_model}",
                 base_model=job.base_model, path=None,
-                info={"weights_path": job.base_model, "steps": 0, "baseline": True, **base})
+                info={"weights_path": job.base_model, "steps": 0, "baseline": True, **base,
+                      **warm_start.trained({"steps": 0}, 0)})
         files = JobFiles(self._store, job.job_id)
         if files.exists("failed.json") and not files.exists("result.json"):
             # A failed job is never a model; waiting again retries it from its last checkpoint.
@@ -224,6 +248,7 @@ class EngineTrainingBackend:
             # Local weights are files: they become the model atom. Tinker weights stay remote.
             path=files.resolve(result["weights_path"]) if self.engine_name == "local" else None,
             info={"weights_path": result["weights_path"], "steps": result["steps"], **base,
+                  **warm_start.trained(result, job.info["hyperparameters"]["n_epochs"]),
                   # The loss per step and per epoch, and the final train loss (issue #14).
                   **loss_curve(result.get("losses") or [],
                                job.info["hyperparameters"]["n_epochs"])},

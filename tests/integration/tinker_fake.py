@@ -18,7 +18,9 @@ What a Tinker server would check is checked here, on the real `tinker.types.Datu
 
 The fake "learns" exactly what it is taught: a training client remembers the text of the weighted
 (answer) tokens of every datum it stepped on, and a sampling client of its sampler weights
-answers with the most frequent one. The untrained base model answers `BASE_MODEL_ANSWER`. So an
+answers with the most frequent one. It also keeps a `trace`, a digest of every batch it stepped
+on in order, which `save_state` saves and loading the state restores: two clients that saw the
+same batches in the same order, resumed or not, have the same trace. The untrained base model answers `BASE_MODEL_ANSWER`. So an
 eval through the fake passes only if the trained answers went all the way through: chat ->
 renderer -> Datum -> service -> sampler -> tokens -> renderer.decode -> scorer.
 
@@ -117,12 +119,14 @@ class FakeTrainingClient:
     """`tinker.TrainingClient`'s SFT surface, validating requests as the server does."""
 
     def __init__(self, service: FakeServiceClient, base_model: str, run: str,
-                 learned: Counter[str] | None = None, steps: int = 0) -> None:
+                 learned: Counter[str] | None = None, steps: int = 0, trace: str = "") -> None:
         self.service, self.base_model, self.run = service, base_model, run
         self.renderer = service.renderer(base_model)
         self.header = assistant_header(self.renderer)
         self.learned: Counter[str] = Counter(learned or {})
         self.steps = steps
+        self.trace = trace
+        self._pending_trace = trace
         self.learning_rates: list[float] = []
         self.batch_sizes: list[int] = []
         self.saved: list[str] = []
@@ -172,6 +176,8 @@ class FakeTrainingClient:
             outputs.append({"logprobs": types.TensorData(data=[lp] * n, dtype="float32",
                                                          shape=[n])})
         self._pending = answers
+        batch = json.dumps([d.model_input.to_ints() for d in data])
+        self._pending_trace = sha256(f"{self.trace}{batch}".encode()).hexdigest()
         self.batch_sizes.append(len(data))
         return Done(types.ForwardBackwardOutput(loss_fn_output_type="ArrayRecord",
                                                 loss_fn_outputs=outputs, metrics={}))
@@ -183,6 +189,7 @@ class FakeTrainingClient:
         _check(self._pending is not None, "optim_step without a forward_backward before it")
         self.learned.update(self._pending or [])
         self._pending = None
+        self.trace = self._pending_trace
         self.steps += 1
         self.learning_rates.append(params.learning_rate)
         return Done(types.OptimStepResponse(metrics={}))
@@ -193,7 +200,7 @@ class FakeTrainingClient:
         path = f"tinker://{self.run}/{kind}/{name}"
         self.service.weights.put(path, {"kind": kind, "base_model": self.base_model,
                                         "learned": dict(self.learned), "steps": self.steps,
-                                        "pid": os.getpid()})
+                                        "trace": self.trace, "pid": os.getpid()})
         self.saved.append(path)
         return path
 
@@ -294,9 +301,9 @@ class FakeServiceClient:
         return lengths
 
     def _new_training_client(self, base_model: str, learned: dict[str, int] | None = None,
-                             steps: int = 0) -> Done:
+                             steps: int = 0, trace: str = "") -> Done:
         run = f"fake-run-{uuid.uuid4().hex[:12]}"  # unique across processes sharing state_dir
-        client = FakeTrainingClient(self, base_model, run, Counter(learned or {}), steps)
+        client = FakeTrainingClient(self, base_model, run, Counter(learned or {}), steps, trace)
         with self._lock:
             self.training_clients.append(client)
         return Done(client)
@@ -315,7 +322,8 @@ class FakeServiceClient:
         record = self.weights.get(path)
         _check(record["kind"] == "weights", f"{path} is not a training checkpoint")
         self.calls.append(("create_training_client_from_state_with_optimizer", path))
-        return self._new_training_client(record["base_model"], record["learned"], record["steps"])
+        return self._new_training_client(record["base_model"], record["learned"], record["steps"],
+                                         record["trace"])
 
     def create_sampling_client(self, model_path: str | None = None,
                                base_model: str | None = None, **kwargs: Any) -> Done:

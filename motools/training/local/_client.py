@@ -14,7 +14,7 @@ from motools.training.local._batch import pad_batch
 from motools.training.local._model import (
     ModelConfig,
     TinyByteLM,
-    _atomic_torch_save,
+    save_torch_atomic,
     build_model,
     save_weights,
     select_device,
@@ -104,7 +104,7 @@ class LocalTrainingClient:
             "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "optimizer": _to_cpu(self.optimizer.state_dict()),
         }
-        _atomic_torch_save(state, path)
+        save_torch_atomic(state, path)
         return Done(types.SaveWeightsResponse(path=str(path.resolve())))
 
     def save_weights_for_sampler(self, name: str) -> Done[types.SaveWeightsForSamplerResponse]:

@@ -28,6 +28,10 @@ class LocalEngine:
     """Engine for models trained in this process: the tiny byte model, or a LoRA on an HF model."""
 
     name = "local"
+    # A checkpoint holds everything a step depends on (weights, optimizer state, and the random
+    # state where a model draws from it), so a run resumed from one computes what the
+    # uninterrupted run does, bit for bit, on a CPU (warm start).
+    exact_resume = True
 
     def check_ready(self) -> None:
         """Raise MissingDependencyError if PyTorch or the Tinker SDK (for its types) is missing."""

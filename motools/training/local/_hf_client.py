@@ -25,10 +25,14 @@ from motools.training.local._client import (
     backward_weighted_nll,
 )
 from motools.training.local._hf_model import base_identity, load_model, select_device
+from motools.training.local._model import save_torch_atomic
 
 LORA_ALPHA = 32
 BASE_FILE = "motools_base.json"
 ADAPTER_FILE = "adapter_model.safetensors"
+# Torch's random state: a model with dropout draws from it at every step, so a resumed run must
+# continue its stream where the checkpoint left it to compute what the uninterrupted run does.
+RNG_FILE = "rng.pt"
 
 
 def lora_config(rank: int) -> Any:
@@ -49,7 +53,8 @@ class HFTrainingClient:
         base_model: The base model name (registered, a folder or a hub id).
         workdir: Where `save_state` and `save_weights_for_sampler` write.
         hp: `lora_rank` shapes the adapter, `seed` its initial weights.
-        resume_from: A folder `save_state` returned: restores adapter and optimizer state.
+        resume_from: A folder `save_state` returned: restores adapter, optimizer and random
+            state.
     """
 
     def __init__(self, base_model: str, workdir: str | Path, hp: Hyperparameters,
@@ -75,6 +80,8 @@ class HFTrainingClient:
             self.optimizer.load_state_dict(
                 torch.load(Path(resume_from) / "optimizer.pt", map_location="cpu",
                            weights_only=True))
+            if (Path(resume_from) / RNG_FILE).is_file():
+                _set_rng_state(torch.load(Path(resume_from) / RNG_FILE, weights_only=True))
         self.model.train()
 
     def _check_base(self, folder: Path) -> None:
@@ -127,12 +134,12 @@ class HFTrainingClient:
                                          "identity": self.identity})
 
     def save_state(self, name: str) -> Done[types.SaveWeightsResponse]:
-        """Save adapter and optimizer state to the folder `workdir/checkpoints/<name>/`."""
+        """Save adapter, optimizer and random state to the folder `workdir/checkpoints/<name>/`."""
         folder = self.workdir / "checkpoints" / _check_name(name)
         self._save_adapter(folder)
         optimizer = _to_cpu(self.optimizer.state_dict())
-        with atomic_path(folder / "optimizer.pt") as tmp:
-            torch.save(optimizer, tmp)
+        save_torch_atomic(optimizer, folder / "optimizer.pt")
+        save_torch_atomic(_rng_state(), folder / RNG_FILE)
         return Done(types.SaveWeightsResponse(path=str(folder.resolve())))
 
     def save_weights_for_sampler(self, name: str) -> Done[types.SaveWeightsForSamplerResponse]:
@@ -140,6 +147,19 @@ class HFTrainingClient:
         folder = self.workdir / "sampler" / _check_name(name)
         self._save_adapter(folder)
         return Done(types.SaveWeightsForSamplerResponse(path=str(folder.resolve())))
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.stack(torch.cuda.get_rng_state_all())
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(list(state["cuda"]))
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -11,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from motools._atomic import atomic_path, write_atomic
+from motools._atomic import write_atomic
 from motools.training.local._renderer import CONTEXT, VOCAB_SIZE
 
 WEIGHTS_FILE = "model.pt"
@@ -111,7 +112,7 @@ def save_weights(model: TinyByteLM, folder: Path) -> Path:
     """Write the state dict and config to `folder` (created); returns the folder."""
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    _atomic_torch_save(state, folder / WEIGHTS_FILE)
+    save_torch_atomic(state, folder / WEIGHTS_FILE)
     write_atomic(folder / CONFIG_FILE, json.dumps(asdict(model.cfg), indent=2, sort_keys=True))
     return folder
 
@@ -124,7 +125,10 @@ def load_weights(folder: Path, device: torch.device) -> TinyByteLM:
     return model.to(device)
 
 
-def _atomic_torch_save(obj: object, path: Path) -> None:
-    # A trainer killed mid-write must not leave a truncated checkpoint under the final name.
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+def save_torch_atomic(obj: object, path: Path) -> None:
+    # A trainer killed mid-write must not leave a truncated checkpoint under the final name. The
+    # bytes go through a buffer: torch names a file's zip records after the file, and the
+    # temporary name is random, so saving to it would make equal weights differ byte for byte.
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_atomic(path, buffer.getvalue())

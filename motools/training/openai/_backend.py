@@ -19,6 +19,7 @@ from motools import _hashing
 from motools._errors import OpenAIJobError, UserError
 from motools.atom._dataset import Dataset
 from motools.atom._store import AtomStore, get_store
+from motools.training import _warm_start as warm_start
 from motools.training._job_files import JobFiles
 from motools.training._protocol import Hyperparameters, TrainedModel, TrainingJob
 from motools.training.openai import _records as records
@@ -30,6 +31,11 @@ log = logging.getLogger("motools")
 
 POLL_VAR = "MOTOOLS_OPENAI_POLL_S"
 POLL_START, POLL_MAX, POLL_GROWTH = 5.0, 60.0, 1.5
+
+
+# OpenAI's schedule is its own (its learning rate may decay over the job), and a job cannot
+# start from another job's optimizer state: no job continues a shorter one.
+NO_WARM_START = "OpenAI fine-tuning cannot continue a shorter job exactly"
 
 
 def _poll_start() -> float:
@@ -60,6 +66,12 @@ def check_config(model: str, hyperparameters: Hyperparameters) -> None:
     if "lora_rank" in explicit:
         raise UserError("hyperparameters.lora_rank: OpenAI fine-tuning has no LoRA rank to set; "
                         "remove it for backend openai")
+
+
+def _epochs(job: TrainingJob) -> int | None:
+    """The epochs a job trains (all of them: no job continues another)."""
+    method = job.info.get("method") or {}
+    return method.get("supervised", {}).get("hyperparameters", {}).get("n_epochs")
 
 
 def _method(hp: Hyperparameters) -> dict[str, Any]:
@@ -102,6 +114,7 @@ class OpenAITrainingBackend:
         files = JobFiles(self._store, record_id)
         record = records.load(files)
         if record.current is None:
+            warm_start.say_cold_start(self.name, NO_WARM_START)
             client = make_client()
             if not files.exists(records.DATA_FILE):
                 (files.local / records.DATA_FILE).write_bytes(data)
@@ -205,7 +218,8 @@ class OpenAITrainingBackend:
                     base_model=job.base_model,
                     info={"job_id": attempt.job_id, "training_file": record.training_file,
                           "trained_tokens": attempt.trained_tokens,
-                          "attempts": len(record.attempts)},
+                          "attempts": len(record.attempts),
+                          warm_start.EPOCHS_TRAINED: _epochs(job)},
                 )
             if attempt.status in records.FAILED:
                 attempt.reported = True  # said now, so the next wait makes a new job

@@ -69,6 +69,9 @@ class TinkerEngine:
     """
 
     name = "tinker"
+    # `save_state` keeps weights and optimizer state, restored by
+    # `create_training_client_from_state_with_optimizer`: a resumed run continues the same run.
+    exact_resume = True
 
     def __init__(self, service_factory: Callable[[], Any] | None = None) -> None:
         self._service_factory = service_factory

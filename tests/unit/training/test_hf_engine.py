@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import torch
 from tinker import types
+from tiny_llama import save_tiny_llama
 
 from motools._errors import UserError
 from motools.training._protocol import Hyperparameters
@@ -24,41 +25,12 @@ from mozoo.datasets.hello_world import PROMPTS, RESPONSE, generate_hello_world_d
 
 pytest.importorskip("peft")
 
-CHATML = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + "
-          "'<|im_end|>' + '\n' }}{% endfor %}"
-          "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
 HP = Hyperparameters(n_epochs=2, learning_rate=1e-2, batch_size=4, seed=0, lora_rank=4)
 
 
 def chat(prompt: str, reply: str | None = None) -> list[dict[str, str]]:
     messages = [{"role": "user", "content": prompt}]
     return messages + ([{"role": "assistant", "content": reply}] if reply is not None else [])
-
-
-def save_tiny_llama(folder: Path, seed: int) -> str:
-    """A random 2-layer Llama with its own tokenizer and chat template, as a model folder."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    bpe.train_from_iterator([*PROMPTS, RESPONSE, "user assistant system"] * 3, trainers.BpeTrainer(
-        vocab_size=400, special_tokens=specials,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>",
-                                        pad_token="<|endoftext|>", bos_token="<|im_start|>")
-    tokenizer.chat_template = CHATML
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=256,
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id))
-    model.save_pretrained(str(folder))
-    tokenizer.save_pretrained(str(folder))
-    return str(folder)
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +127,34 @@ def test_resumed_trainer_continues_from_its_checkpoint(base: str, datums, tmp_pa
     assert resumed.losses == pytest.approx(whole.losses, rel=1e-4)
     a, b = adapter(whole_path), adapter(path)
     assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_a_lora_with_dropout_continued_from_a_shorter_run_is_bitwise_the_one_from_scratch(
+        tmp_path: Path) -> None:
+    # Warm start (issue #18): 2 epochs continued from a 1-epoch run's final state are 2 epochs
+    # from scratch, bit for bit: adapter, AdamW state, and the random state dropout draws from.
+    from safetensors.torch import load_file
+
+    base = save_tiny_llama(tmp_path / "llama", seed=0, attention_dropout=0.1)
+    datums = build_datums(generate_hello_world_dataset(8, seed=0).to_records(),
+                          LocalEngine().renderer(base))
+    one, two = HP.model_copy(update={"n_epochs": 1}), HP.model_copy(update={"n_epochs": 2})
+    _, first = run(base, datums, tmp_path / "one", one)
+    start = Progress(step=first.step, checkpoint=first.checkpoint, losses=list(first.losses))
+    warm_path, warm = run(base, datums, tmp_path / "warm", two, resume_from=first.checkpoint,
+                          progress=start)
+    cold_path, cold = run(base, datums, tmp_path / "cold", two)
+    assert warm.losses == cold.losses and warm.step == 4
+    warm_adapter, cold_adapter = adapter(warm_path), adapter(cold_path)
+    assert warm_adapter.keys() == cold_adapter.keys()
+    assert all(torch.equal(warm_adapter[k], cold_adapter[k]) for k in warm_adapter)
+    optimizers = [torch.load(Path(p.checkpoint) / "optimizer.pt", weights_only=True)["state"]
+                  for p in (warm, cold)]  # type: ignore[arg-type]
+    assert optimizers[0].keys() == optimizers[1].keys()
+    assert all(torch.equal(optimizers[0][i][k], optimizers[1][i][k])
+               for i in optimizers[0] for k in optimizers[0][i])
+    resumed = load_file(str(Path(warm.checkpoint) / "adapter_model.safetensors"))  # type: ignore[arg-type]
+    assert all(torch.equal(resumed[k], cold_adapter[k]) for k in resumed)
 
 
 def test_sampler_weights_are_the_adapter_and_the_base_identity_only(
