@@ -127,7 +127,7 @@ def test_job_submit_runs_an_adaptive_sweep_decided_by_the_driver(cluster, tmp_pa
     project = tmp_path / "project"
     _write_sweep(project, DUMMY_CONFIG, grid, schedule=schedule)
     output = _submit(cluster, project, {"MOTOOLS_STORE": str(tmp_path / "store")})
-    assert "trained 4 of 6 epoch-units" in output
+    assert "trained 5 of 6 epoch-units" in output
     assert output.count("stopped") == 2
 
 

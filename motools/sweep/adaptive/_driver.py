@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from motools._errors import ConfigError
+from motools.atom import Atom, atom_type_of
 from motools.atom._store import AtomStore, get_store
 from motools.engine._options import RunOptions
 from motools.engine._result import StepState, StepStates, WorkflowResult
@@ -50,6 +51,8 @@ class Unit:
         round: The search round that proposed it (None without `search:`).
         runs: Per rung it ran: (rung index, point, outcome, workflow result).
         stopped: The schedule did not promote it.
+        trained: Epochs its trainings ran, as their models record it (a warm start counts only
+            the epochs it added).
     """
 
     index: int
@@ -58,6 +61,7 @@ class Unit:
     round: int | None = None
     runs: list[tuple[int, SweepPoint, PointOutcome, WorkflowResult]] = field(default_factory=list)
     stopped: bool = False
+    trained: int = 0
 
     @property
     def failed(self) -> bool:
@@ -218,7 +222,24 @@ def _execute_rung(sweep: _Sweep, batch: Sequence[Unit], r: int) -> None:
         result = WorkflowResult(sweep.run.record.id, sweep.workflow.name, states, sweep.store)
         own = SweepPoint(unit.index, unit.overrides, point.config)
         unit.runs.append((r, own, outcome(own, result), result))
+        if value is not None:
+            unit.trained += _epochs_trained(result, value)
     _check_metric(sweep, [u.runs[-1][2] for u in batch])
+
+
+def _epochs_trained(result: WorkflowResult, rung_value: int) -> int:
+    """Epochs a rung's training ran, as its model atom records them (a warm-started one counts
+    only what it added); the rung's whole value where the backend records nothing; 0 when the
+    point made no model."""
+    for state in result.step_states:
+        for atom_id in state.output_atoms.values():
+            if atom_type_of(atom_id) == "model":
+                info = Atom.load(atom_id, store=result.store).metadata.get("info") or {}
+                epochs = info.get("epochs_trained")
+                if isinstance(epochs, int) and not isinstance(epochs, bool):
+                    return epochs
+                return rung_value
+    return 0
 
 
 def _metric_value(o: PointOutcome, metric: str) -> float | None:
@@ -302,15 +323,15 @@ def _put_table(store: AtomStore, run_id: str, name: str, table: pa.Table) -> str
 def cost_summary(sweep: _Sweep) -> dict[str, Any]:
     """What the adaptive sweep trained against the full grid, and its best point.
 
-    `trained` counts resource units (epochs) as a warm-starting backend trains them: a point
-    that reached rung r trained rung r's value once, however many rungs it went through. The
-    best is taken among the groups (points, or search trials: the mean over their seeds) that
+    `trained` counts the epochs the sweep's trainings ran, as their models record them: with
+    warm starts a point that reached rung r trained rung r's value once; a backend that trains
+    from scratch (or records nothing) pays every rung in full. The best is taken among the groups (points, or search trials: the mean over their seeds) that
     got furthest, since a lower rung's number is not comparable with a fully trained one's.
     """
     plan, units = sweep.plan, sweep.units
     out: dict[str, Any] = {"metric": plan.metric, "mode": plan.mode}
     if plan.resource is not None:
-        out["trained"] = sum(int(plan.rungs[u.runs[-1][0]]) for u in units if u.runs)  # type: ignore[arg-type]
+        out["trained"] = sum(u.trained for u in units)
         out["grid"] = len(units) * int(plan.rungs[-1])  # type: ignore[arg-type]
     best = None
     for group in sorted({u.group for u in units}):
