@@ -57,7 +57,7 @@ def figures(data: ReportData, objective: Objective | None) -> list[Figure]:
         if len(params) >= 1:
             out.append(_parallel(table, params, objective))
         if "rung" in table.column_names:
-            out.append(_rungs(table, objective))
+            out.append(_rungs(data.rungs if data.rungs is not None else table, objective))
     if data.curves:
         out.append(_curves(data.curves))
     return out
@@ -142,7 +142,8 @@ def _parallel(table: pa.Table, params: list[str], objective: Objective) -> Figur
 
 
 def _rungs(table: pa.Table, objective: Objective) -> Figure:
-    """The metric at each rung of an adaptive sweep, one line per point."""
+    """The metric at each rung of an adaptive sweep, one line per point (from the rungs table,
+    which has a row per point and rung; the results table has each point's last rung only)."""
     import plotly.graph_objects as go
 
     by_point: dict[Any, list[tuple[Any, float]]] = {}

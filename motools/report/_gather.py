@@ -74,6 +74,7 @@ class ReportData:
         step_versions: Step name -> the code digest(s) its step runs ran.
         curves: The points' training curves (points whose model recorded a loss).
         command: The command line that reruns the sweep.
+        rungs: An adaptive sweep's rungs table (a row per point and rung it ran), else None.
     """
 
     run: RunRecord
@@ -84,6 +85,7 @@ class ReportData:
     step_versions: dict[str, list[str]]
     curves: list[PointCurve]
     command: str
+    rungs: pa.Table | None = None
 
     @property
     def status_counts(self) -> dict[str, int]:
@@ -106,6 +108,7 @@ def gather(target: str | os.PathLike[str], store: AtomStore) -> ReportData:
         read_point_index,
         training_curves,
     )
+    from motools.sweep.adaptive import load_rungs
 
     run = find_sweep_run(target, store=store)
     table = load_results(store, run.id)
@@ -129,7 +132,7 @@ def gather(target: str | os.PathLike[str], store: AtomStore) -> ReportData:
     return ReportData(
         run=run, status=run.observed_status(), table=table, final=final, points=points,
         step_versions={step: sorted(v) for step, v in versions.items()}, curves=curves,
-        command=rerun_command(run),
+        command=rerun_command(run), rungs=load_rungs(store, run.id),
     )
 
 

@@ -280,3 +280,15 @@ def test_an_adaptive_sweep_runs_on_an_s3_store(s3_endpoint, monkeypatch):
     result = halving(f"s3://{BUCKET}/{uuid.uuid4().hex[:12]}", grid={LR: LRS[:4]})
     assert Counter(result.table.column("status").to_pylist()) == {"stopped": 3, "succeeded": 1}
     assert load_rungs(result.store, result.run_id).num_rows == 4 + 2 + 1
+
+
+def test_an_adaptive_run_records_each_points_last_steps_and_reports_every_rung(tmp_path):
+    from motools.report import build_report
+    from motools.sweep import read_point_index
+
+    result = halving(tmp_path / "store", grid={LR: LRS[:3]})
+    entries = read_point_index(result.store, result.run_id)
+    assert [len(e.nodes) for e in entries] == [4, 4, 4]
+    page = build_report(result.run_id, tmp_path / "report", store=result.store)
+    html = (page if page.suffix == ".html" else page / "index.html").read_text()
+    assert "plot-rungs" in html and "accuracy across rungs" in html

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from motools.engine._run import OpenRun, open_run
 from motools.sweep._collate import STOPPED, PointOutcome, collate
 from motools.sweep._expand import SweepPoint, expand
 from motools.sweep._find import sweep_digest
-from motools.sweep._run import RESULTS_FILE, SweepResult, outcome
+from motools.sweep._run import POINTS_FILE, RESULTS_FILE, SweepResult, outcome
 from motools.sweep._spec import SweepSpec
 from motools.sweep.adaptive._halving import brackets, promote
 from motools.sweep.adaptive._plan import AdaptivePlan, plan_adaptive
@@ -62,6 +63,7 @@ class Unit:
     runs: list[tuple[int, SweepPoint, PointOutcome, WorkflowResult]] = field(default_factory=list)
     stopped: bool = False
     trained: int = 0
+    nodes: dict[str, str] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -128,6 +130,12 @@ def execute_adaptive(
         run.record.info["adaptive"] = {**plan.describe(), **summary}
         run.save()
         uri = _put_table(store, run.record.id, RESULTS_FILE, table)
+        # Each point's steps at its last rung: what `sweep curves` and the report read.
+        steps = list(sweep.units[0].nodes) if sweep.units else []
+        index = {"steps": steps, "points": [
+            {"overrides": u.overrides, "nodes": [u.nodes[s] for s in steps]} for u in sweep.units]}
+        store.put_run_file(run.record.id, POINTS_FILE,
+                           json.dumps(index, default=str, separators=(",", ":")).encode())
     results = [u.runs[-1][3] for u in sweep.units]
     points = [SweepPoint(u.index, u.overrides, u.runs[-1][1].config) for u in sweep.units]
     return SweepResult(run.record.id, run.record.name, points, results, table, store, uri,
@@ -222,6 +230,7 @@ def _execute_rung(sweep: _Sweep, batch: Sequence[Unit], r: int) -> None:
         result = WorkflowResult(sweep.run.record.id, sweep.workflow.name, states, sweep.store)
         own = SweepPoint(unit.index, unit.overrides, point.config)
         unit.runs.append((r, own, outcome(own, result), result))
+        unit.nodes = dict(mapping)
         if value is not None:
             unit.trained += _epochs_trained(result, value)
     _check_metric(sweep, [u.runs[-1][2] for u in batch])
