@@ -8,9 +8,11 @@ other in this process, and the script prints, per variant:
   `epochs_trained`, which counts warm-started epochs once), against the full grid's;
 - wall time;
 - the best accuracy found (mean over nothing: one seed per learning rate);
-- idle worker time at the rung barriers: for each rung (each plan the sweep executes), the sum
-  over its points of the time between that point's evaluation settling and the rung's last one
-  settling, i.e. what a worker that finished early waits for the slowest point.
+- idle worker time at the rung barriers: each plan the sweep executes (a rung, or a search
+  round's rung) ends with a tail where workers have nothing left to take: with S worker slots
+  (this machine's CPUs), the last S - 1 points to finish before the plan's last one each leave a
+  slot idle until the plan ends. The sum over plans is the barrier's cost; a plain grid is one
+  plan and pays one tail.
 
 Target (issue: adaptive sweeps): the same best accuracy as the full grid with at most 1/3 of its
 epoch-units.
@@ -22,6 +24,7 @@ epoch-units.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -46,8 +49,12 @@ class BarrierClock:
         if step_run.step == "evaluate_model":
             self.plans[-1].append(time.time())
 
-    def idle_seconds(self) -> float:
-        return sum(max(ends) - end for ends in self.plans if ends for end in ends)
+    def idle_seconds(self, slots: int) -> float:
+        idle = 0.0
+        for ends in self.plans:
+            ends = sorted(ends)
+            idle += sum(ends[-1] - end for end in ends[-slots:-1])
+        return idle
 
 
 def epochs_trained(result: Any) -> int:
@@ -81,7 +88,8 @@ def run(variant: str, lrs: list[float], rungs: list[int], store: Path) -> dict[s
         axes["schedule"] = schedule
     elif variant == "TPE + successive halving":
         axes = {"schedule": schedule, "search": {
-            "algorithm": "tpe", "metric": "accuracy", "num_samples": len(lrs), "batch_size": 4,
+            "algorithm": "tpe", "metric": "accuracy", "num_samples": len(lrs),
+            "batch_size": len(lrs) // 2,
             "seed": 0, "params": {LR: {"loguniform": [min(lrs), max(lrs)]}}}}
     clock = BarrierClock()
     t0 = time.perf_counter()
@@ -90,7 +98,8 @@ def run(variant: str, lrs: list[float], rungs: list[int], store: Path) -> dict[s
     wall = time.perf_counter() - t0
     accuracy = [a for a in result.table.column("accuracy").to_pylist() if a is not None]
     return {"variant": variant, "epochs": epochs_trained(result), "wall": wall,
-            "best": max(accuracy) if accuracy else float("nan"), "idle": clock.idle_seconds(),
+            "best": max(accuracy) if accuracy else float("nan"),
+            "idle": clock.idle_seconds(os.cpu_count() or 1), "plans": len(clock.plans),
             "points": result.table.num_rows}
 
 
@@ -110,10 +119,10 @@ def main() -> None:
     print(f"\nhello_world on the local tiny LM: {len(lrs)} learning rates, up to "
           f"{rungs[-1]} epochs (full grid: {grid_units} epoch-units)")
     print(f"{'variant':<26} {'epoch-units':>11} {'of grid':>8} {'wall s':>7} "
-          f"{'best acc':>8} {'barrier idle s':>14}")
+          f"{'best acc':>8} {'plans':>5} {'barrier idle s':>14}")
     for row in rows:
         print(f"{row['variant']:<26} {row['epochs']:>11} {row['epochs'] / grid_units:>8.2f} "
-              f"{row['wall']:>7.0f} {row['best']:>8.2f} {row['idle']:>14.1f}")
+              f"{row['wall']:>7.0f} {row['best']:>8.2f} {row['plans']:>5} {row['idle']:>14.1f}")
     grid = rows[0]
     for row in rows[1:]:
         same = "same best" if row["best"] >= grid["best"] else "LOWER best"

@@ -95,3 +95,16 @@ def test_the_results_plot_against_the_training_data(
                  "-o", png)
     assert result.code == 0, result.err
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_report_shows_every_point_and_its_samples(
+        run: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run["proc"].returncode == 0
+    monkeypatch.setenv("MOTOOLS_STORE", str(run["store"]))
+    out = run["root"] / "report"
+    result = cli("sweep", "report", run_id_of(run["proc"].stdout), "-o", out)
+    assert result.code == 0, result.err
+    page = (out / "index.html").read_text()
+    for label in ("base", "control-numbers", "owl-numbers"):
+        assert label in page
+    assert len(list((out / "points").glob("*.html"))) == 3
