@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from cli_runner import cli
@@ -128,7 +129,9 @@ def test_job_submit_runs_an_adaptive_sweep_decided_by_the_driver(cluster, tmp_pa
     _write_sweep(project, DUMMY_CONFIG, grid, schedule=schedule)
     output = _submit(cluster, project, {"MOTOOLS_STORE": str(tmp_path / "store")})
     assert "trained 5 of 6 epoch-units" in output
-    assert output.count("stopped") == 2
+    (results,) = (tmp_path / "store" / "runs").glob("*/results.parquet")
+    statuses = pq.read_table(results).column("status").to_pylist()
+    assert sorted(statuses) == ["stopped", "stopped", "succeeded"]
 
 
 def test_job_submit_runs_every_step_of_the_sweep(shared_run):
