@@ -19,8 +19,8 @@ from motools.engine._inline import run_inline
 from motools.engine._options import RunOptions, options_with_user, reject_removed
 from motools.engine._preview import StepPlanCounts, preview_plan
 from motools.engine._records import RunRecord, StepRun
-from motools.engine._run_context import RunContext
 from motools.engine._result import StepState, StepStates, WorkflowResult
+from motools.engine._run_context import RunContext
 from motools.workflow._plan import Plan, compile_plan, parse_stages
 from motools.workflow._spec import Workflow, with_resources
 

@@ -38,7 +38,6 @@ from motools.sweep.adaptive._search import Proposer
 from motools.workflow import Workflow, compile_plan, with_resources
 
 
-
 @dataclass
 class Unit:
     """One point of an adaptive sweep and how far it got.
