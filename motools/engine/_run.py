@@ -200,10 +200,11 @@ def open_run(
     """
     opts = options or RunOptions()
     ledger = get_ledger(store)
-    record = RunRecord(kind=kind, name=name, command=" ".join(sys.argv),
-                       user=opts.user or default_user(), info=dict(info or {}))
+    user = opts.user or default_user()
+    record = RunRecord(kind=kind, name=name, command=" ".join(sys.argv), user=user,
+                       info=dict(info or {}))
     ledger.save_run(record)
-    run = OpenRun(record, RunContext(opts, store, ledger, record.id, record.user))
+    run = OpenRun(record, RunContext(opts, store, ledger, record.id, user))
     try:
         yield run
     except BaseException:

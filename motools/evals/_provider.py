@@ -77,7 +77,7 @@ def unregister_engine(key: str) -> None:
 
 def _engine(name: str, key: str | None) -> Any:
     if key is None:
-        from motools.training import get_engine  # type: ignore[attr-defined]
+        from motools.training import get_engine
 
         return get_engine(name)
     with _lock:
