@@ -22,9 +22,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from motools.engine import RunOptions
 from motools.atom import DatasetAtom, EvalAtom, ModelAtom
-from motools.engine import get_ledger
+from motools.engine import RunOptions, get_ledger
 from motools.workflow import WorkflowResult, run_workflow
 from mozoo.workflows.train_and_evaluate import TrainAndEvaluateConfig, train_and_evaluate_workflow
 

@@ -29,8 +29,8 @@ class _class_or_instance:
 
     def __get__(self, obj: Any, cls: type) -> Callable[..., Any]:
         if obj is None:
-            return self._on_class.__get__(None, cls)  # type: ignore[attr-defined, no-any-return]
-        return self._on_instance.__get__(obj, cls)  # type: ignore[attr-defined, no-any-return]
+            return self._on_class.__get__(None, cls)  # type: ignore[no-any-return]
+        return self._on_instance.__get__(obj, cls)  # type: ignore[no-any-return]
 
 
 def _load_by_id(cls: type[A], atom_id: str, store: str | AtomStore | None = None) -> A:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -117,7 +118,7 @@ class Dataset:
         return cls(_table_from_rows([dict(r) for r in records], "records"))
 
     @classmethod
-    def from_jsonl(cls, path: str | Path) -> Dataset:
+    def from_jsonl(cls, path: str | os.PathLike[str]) -> Dataset:
         """Read a JSONL file: one JSON object per line, blank lines skipped.
 
         Raises:
@@ -146,7 +147,7 @@ class Dataset:
             raise UserError(f"{name}: not a readable Parquet file: {e}") from None
 
     @classmethod
-    def from_path(cls, path: str | Path) -> Dataset:
+    def from_path(cls, path: str | os.PathLike[str]) -> Dataset:
         """Read a `.jsonl` or `.parquet` file, or a folder of them.
 
         A folder contributes every `*.jsonl` and `*.parquet` file directly inside it, sorted by
@@ -183,7 +184,8 @@ class Dataset:
         raise UserError(f"{path}: unknown dataset suffix {path.suffix!r}; use .jsonl or .parquet")
 
     def __len__(self) -> int:
-        return self._table.num_rows
+        rows: int = self._table.num_rows
+        return rows
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         """Yield each row as a dict (Arrow-normalised: absent fields appear as None)."""
@@ -200,7 +202,8 @@ class Dataset:
         j = i + n if i < 0 else i
         if not 0 <= j < n:
             raise IndexError(f"Dataset index {i} out of range for {n} rows")
-        return self._table.slice(j, 1).to_pylist()[0]
+        row: dict[str, Any] = self._table.slice(j, 1).to_pylist()[0]
+        return row
 
     def __repr__(self) -> str:
         return f"Dataset({len(self)} rows, columns=[{', '.join(self.columns)}])"
@@ -227,7 +230,8 @@ class Dataset:
 
     def to_records(self) -> list[dict[str, Any]]:
         """All rows as a list of dicts (see `__iter__`)."""
-        return self._table.to_pylist()
+        records: list[dict[str, Any]] = self._table.to_pylist()
+        return records
 
     def to_jsonl(self, path: str | Path) -> Path:
         """Write one JSON object per row (UTF-8, non-ASCII kept as is) and return the path."""
@@ -241,7 +245,8 @@ class Dataset:
         """Parquet bytes (zstd, no statistics): the same table gives the same bytes per pyarrow."""
         sink = pa.BufferOutputStream()
         pq.write_table(self._table, sink, compression="zstd", write_statistics=False)
-        return sink.getvalue().to_pybytes()
+        data: bytes = sink.getvalue().to_pybytes()
+        return data
 
     def content_digest(self) -> str:
         """Hex digest of the rows, independent of how they were stored.

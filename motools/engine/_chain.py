@@ -169,7 +169,8 @@ def run_without_cpu(call: Callable[[], StepRun]) -> StepRun:
     thread.join()
     if "error" in box:
         raise box["error"]
-    return box["value"]
+    step_run: StepRun = box["value"]
+    return step_run
 
 
 class _Pause:

@@ -19,9 +19,9 @@ import pyarrow.fs as pafs
 from motools._errors import AtomNotFoundError, CorruptAtomError, MotoolsError, UserError
 from motools.atom._ids import check_atom_id
 from motools.atom._store import AtomRecord, AtomStore, get_store
+from motools.engine._access import get_ledger
 from motools.engine._ledger import Ledger
 from motools.engine._records import StepRun
-from motools.engine._run import get_ledger
 
 _KEY_RE = re.compile(r"[0-9a-f]{64}")
 

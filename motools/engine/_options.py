@@ -10,7 +10,7 @@ import dataclasses
 import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Union, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from motools._errors import ArgumentError, ConfigError, UserError
 
@@ -22,7 +22,7 @@ ExecutorName = Literal["ray", "inline"]
 EXECUTORS: tuple[str, ...] = get_args(ExecutorName)
 
 # True: skip cache reads for every step; a set of step names: only for those steps.
-Force = Union[bool, frozenset[str]]
+Force = bool | frozenset[str]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -99,7 +99,8 @@ class WorkflowResult:
     def get_atom(self, name: str) -> Atom:
         """Load an output atom by its output name."""
         try:
-            return Atom.load(self.output_atoms[name], store=self.store)
+            atom: Atom = Atom.load(self.output_atoms[name], store=self.store)
+            return atom
         except KeyError:
             raise KeyError(f"no output {name!r}; outputs: {sorted(self.output_atoms)}") from None
 

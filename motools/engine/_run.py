@@ -19,8 +19,8 @@ from motools.engine._inline import run_inline
 from motools.engine._options import RunOptions, options_with_user, reject_removed
 from motools.engine._preview import StepPlanCounts, preview_plan
 from motools.engine._records import RunRecord, StepRun
-from motools.engine._run_context import RunContext
 from motools.engine._result import StepState, StepStates, WorkflowResult
+from motools.engine._run_context import RunContext
 from motools.workflow._plan import Plan, compile_plan, parse_stages
 from motools.workflow._spec import Workflow, with_resources
 
@@ -200,10 +200,11 @@ def open_run(
     """
     opts = options or RunOptions()
     ledger = get_ledger(store)
-    record = RunRecord(kind=kind, name=name, command=" ".join(sys.argv),
-                       user=opts.user or default_user(), info=dict(info or {}))
+    user = opts.user or default_user()
+    record = RunRecord(kind=kind, name=name, command=" ".join(sys.argv), user=user,
+                       info=dict(info or {}))
     ledger.save_run(record)
-    run = OpenRun(record, RunContext(opts, store, ledger, record.id, record.user))
+    run = OpenRun(record, RunContext(opts, store, ledger, record.id, user))
     try:
         yield run
     except BaseException:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Union
 
 from motools.atom._store import AtomStore
 from motools.engine._access import LedgerApi
@@ -19,7 +18,7 @@ from motools.engine._records import StepRun
 from motools.workflow._plan import Plan, PlanNode
 
 # True: skip cache reads for every step; a set of step names: only for those steps.
-Force = Union[bool, frozenset[str]]
+Force = bool | frozenset[str]
 
 
 def is_forced(node: PlanNode, force: Force) -> bool:

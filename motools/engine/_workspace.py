@@ -96,11 +96,13 @@ class Workspace(_PathType):  # type: ignore[misc]
 
     def __fspath__(self) -> str:
         self._materialize()
-        return super().__fspath__()
+        path: str = super().__fspath__()
+        return path
 
     def __str__(self) -> str:
         self._materialize()
-        return super().__str__()
+        text: str = super().__str__()
+        return text
 
     def __truediv__(self, key: Any) -> Any:
         self._materialize()

@@ -77,7 +77,7 @@ def unregister_engine(key: str) -> None:
 
 def _engine(name: str, key: str | None) -> Any:
     if key is None:
-        from motools.training import get_engine  # type: ignore[attr-defined]
+        from motools.training import get_engine
 
         return get_engine(name)
     with _lock:
@@ -116,14 +116,19 @@ class MotoolsModelAPI(ModelAPI):
         model_name: str,
         base_url: str | None = None,
         api_key: str | None = None,
-        config: GenerateConfig = GenerateConfig(),
+        config: GenerateConfig | None = None,
         *,
         weights_path: str | None = None,
         base_model: str | None = None,
         engine_key: str | None = None,
         **model_args: Any,
     ) -> None:
-        super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, config=config)
+        super().__init__(
+            model_name=model_name,
+            base_url=base_url,
+            api_key=api_key,
+            config=GenerateConfig() if config is None else config,
+        )
         if model_args:
             raise ValueError(
                 f"unknown model args for {PROVIDER}/{model_name}: {', '.join(sorted(model_args))}"

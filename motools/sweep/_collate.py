@@ -113,7 +113,7 @@ def collate(outcomes: Sequence[PointOutcome]) -> pa.Table:
         [json.dumps(o.overrides, default=str, separators=(",", ":")) for o in rows], pa.string())
     if single:
         columns[TASK_COLUMN] = pa.array([next(iter(m), None) for m in metrics], pa.string())
-    for (t, name), column in zip(metric_keys, metric_names):
+    for (t, name), column in zip(metric_keys, metric_names, strict=True):
         columns[column] = _infer([m.get(t, {}).get(name) for m in metrics])
     # The final training loss is a metric column too (plot it with `--y train_loss`), present
     # when any point's model recorded one; an eval metric of the same name keeps its column.

@@ -189,7 +189,7 @@ def expand(
     n_grid = len(heads)
     heads += [dict(point) for point in spec.points]
 
-    points = []
+    points: list[SweepPoint] = []
     for h, head in enumerate(heads):
         for row in zip_rows:
             # Axis order for the overrides: grid keys, then zip keys, then an explicit point's.

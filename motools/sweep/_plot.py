@@ -81,10 +81,12 @@ def plot(
             xs = group[x] if numeric_x else [categories.index(v) for v in group[x]]
             label = None if color is None else _label_value(value)
             (line,) = ax.plot(xs, group["mean"], marker="o", label=label)
-            half = [_half_width(se, n, interval) for se, n in zip(group["se"], group["n"])]
-            bars = [(xv, m, h) for xv, m, h in zip(xs, group["mean"], half) if not math.isnan(h)]
+            half = [_half_width(se, n, interval)
+                    for se, n in zip(group["se"], group["n"], strict=True)]
+            bars = [(xv, m, h) for xv, m, h in zip(xs, group["mean"], half, strict=True)
+                    if not math.isnan(h)]
             if bars:
-                bx, by, bh = zip(*bars)
+                bx, by, bh = zip(*bars, strict=True)
                 ax.errorbar(bx, by, yerr=bh, fmt="none", ecolor=line.get_color(), capsize=3)
         reference_rows = _reference_rows(table, x, y, color)
         references = [ref for _, ref in reference_rows]
@@ -130,7 +132,8 @@ def _reference_rows(table: pa.Table, x: str, y: str, color: str | None
     for key, group in (rows.groupby(params, dropna=False) if params else [((), rows)]):
         values = key if isinstance(key, tuple) else (key,)
         label = ", ".join(f"{p.rsplit('.', 1)[-1]}={_label_value(v)}"
-                          for p, v in zip(params, values)) or "no value of " + x.rsplit(".", 1)[-1]
+                          for p, v in zip(params, values, strict=True))
+        label = label or "no value of " + x.rsplit(".", 1)[-1]
         out.append((len(group), (label, float(group[y].mean()))))
     return out
 

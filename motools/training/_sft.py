@@ -59,9 +59,12 @@ def to_datum(tokens: Sequence[int], weights: Sequence[float]) -> Any:
 
     if len(tokens) != len(weights) or len(tokens) < 2:
         raise ValueError(f"need >= 2 tokens with one weight each, got {len(tokens)}/{len(weights)}")
+    targets, target_weights = list(tokens[1:]), [float(w) for w in weights[1:]]
+    # Datum converts plain lists to TensorData (its __post_init__); its annotation names only
+    # TensorData.
     return types.Datum(
         model_input=types.ModelInput.from_ints(list(tokens[:-1])),
-        loss_fn_inputs={"target_tokens": list(tokens[1:]), "weights": [float(w) for w in weights[1:]]},
+        loss_fn_inputs={"target_tokens": targets, "weights": target_weights},  # type: ignore[dict-item]
     )
 
 

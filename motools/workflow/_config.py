@@ -43,7 +43,7 @@ def _unwrap(tp: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=512)
-def _field_types(cls: type) -> dict[str, tuple[str, Any]]:
+def _field_types(cls: type[Any]) -> dict[str, tuple[str, Any]]:
     """Map each accepted input key of a model or dataclass to (display name, field type)."""
     if issubclass(cls, BaseModel):
         out = {}
@@ -152,12 +152,13 @@ def _missing_hint(model: Any, loc: tuple[Any, ...]) -> str | None:
     return None
 
 
-def field_metadata(cls: type, name: str) -> list[Any]:
+def field_metadata(cls: type[Any], name: str) -> list[Any]:
     """The `Annotated` metadata of one field of a model or dataclass."""
     if issubclass(cls, BaseModel):
         info = cls.model_fields.get(name)
         return list(info.metadata) if info is not None else []
-    tp = _field_types(cls).get(name, (None, None))[1]
+    # A class is hashable; mypy does not see `type[Any]` as Hashable (python/mypy#11470).
+    tp = _field_types(cls).get(name, (None, None))[1]  # type: ignore[arg-type]
     return list(typing.get_args(tp)[1:]) if typing.get_origin(tp) is typing.Annotated else []
 
 
@@ -246,7 +247,8 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     if isinstance(config, BaseModel):
         return config.model_dump(mode="json")
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
-        return pydantic_core.to_jsonable_python(config)
+        plain: dict[str, Any] = pydantic_core.to_jsonable_python(config)
+        return plain
     raise TypeError(f"not a config instance: {type(config).__name__}")
 
 
@@ -313,7 +315,8 @@ class WorkflowConfig(BaseModel):
                 f"{source}: expected a mapping of step name to step config, "
                 f"got {type(data).__name__}"
             )
-        return validate_config(cls, data, source=source)
+        config: typing.Self = validate_config(cls, data, source=source)
+        return config
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str]) -> typing.Self:
@@ -324,7 +327,8 @@ class WorkflowConfig(BaseModel):
         """
         from motools.workflow._config_file import load_config_file
 
-        return load_config_file(cls, path)
+        config: typing.Self = load_config_file(cls, path)
+        return config
 
     @classmethod
     def json_schema(cls) -> dict[str, Any]:

@@ -40,8 +40,9 @@ MAX_YAML_VALUES = 1_000_000
 class _Loader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 floats that rejects duplicate mapping keys."""
 
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         # PyYAML silently keeps the last of two equal keys; a repeated section is a user mistake.
+        # A `!!map` tag on a scalar also lands here: the base class reports that one.
         if isinstance(node, yaml.MappingNode):
             seen: set[Any] = set()
             for key_node, _ in node.value:

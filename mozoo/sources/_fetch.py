@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from mozoo.sources._errors import SourceUnavailableError
-from mozoo.sources._kinds import ArchiveMember, _DownloadError, Source
+from mozoo.sources._kinds import ArchiveMember, Source, _DownloadError
 
 _TRUE = ("1", "true", "yes", "on")
 F = TypeVar("F", bound=Callable[..., Any])

@@ -96,9 +96,10 @@ class Driver:
         """Wait for the driver to exit; on a timeout, kill it and fail with its output."""
         try:
             return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:
             self.stop()
-            raise AssertionError(f"driver did not finish in {timeout} s:\n{self.output()[-3000:]}")
+            raise AssertionError(
+                f"driver did not finish in {timeout} s:\n{self.output()[-3000:]}") from exc
 
     def kill(self) -> None:
         """SIGKILL the driver process itself (not its group): the fault under test."""

@@ -17,9 +17,8 @@ import yaml
 from fault_drivers import Driver, assert_store_clean, driver_env
 from fault_steps import faults_workflow, read_events
 
-from motools.engine import RunOptions
 from motools.atom import get_store
-from motools.engine import get_ledger
+from motools.engine import RunOptions, get_ledger
 from motools.workflow import run_workflow
 
 BLOB = 1 << 20  # the step's output: 1 MiB of random bytes, bigger than the room left

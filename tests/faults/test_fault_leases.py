@@ -14,9 +14,8 @@ import pytest
 from fault_drivers import Driver, alive, driver_env, wait_until, write_sweep
 from fault_steps import faults_workflow, read_events
 
-from motools.engine import RunOptions
 from motools.atom import get_store
-from motools.engine import get_ledger
+from motools.engine import RunOptions, get_ledger
 from motools.engine._leases import executing_holder
 from motools.sweep import run_sweep
 from motools.workflow import compile_plan, run_workflow

@@ -13,9 +13,8 @@ import pytest
 from fault_drivers import alive, wait_until
 from fault_steps import faults_workflow, read_events
 
-from motools.engine import RunOptions
 from motools.atom import get_store
-from motools.engine import Ledger, get_ledger
+from motools.engine import Ledger, RunOptions, get_ledger
 from motools.sweep import run_sweep
 
 TAGS = [f"p{i}" for i in range(12)]
@@ -54,7 +53,7 @@ def test_killing_the_ledger_actor_repeatedly_mid_sweep_loses_no_committed_entry(
                 # Each kill waits for a step finished since the last one, so results are always
                 # on their way to the Ledger (or waiting for it to come back) when it dies.
                 ends = len(read_events(log, "end"))
-                wait_until(lambda: len(read_events(log, "end")) > ends, 120,
+                wait_until(lambda ends=ends: len(read_events(log, "end")) > ends, 120,
                            f"a step to finish before kill {n}")
                 pid = wait_until(lambda: (p := _ledger_pid(name)) not in (None, *killed) and p,
                                  60, f"the Ledger actor (restarted {n - 1} times)")
@@ -62,7 +61,7 @@ def test_killing_the_ledger_actor_repeatedly_mid_sweep_loses_no_committed_entry(
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
                 kill_times.append(time.time())
-                wait_until(lambda: not alive(pid), 30, "the Ledger actor's process to die")
+                wait_until(lambda pid=pid: not alive(pid), 30, "the Ledger actor's process to die")
         except BaseException as exc:  # surfaced in the test thread below
             failures.append(exc)
 

@@ -10,9 +10,8 @@ import pytest
 from fault_drivers import alive, assert_store_clean, wait_until
 from fault_steps import faults_workflow, read_events
 
-from motools.engine import RunOptions
 from motools.atom import get_store
-from motools.engine import get_ledger
+from motools.engine import RunOptions, get_ledger
 from motools.workflow import run_workflow
 
 

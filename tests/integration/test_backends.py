@@ -33,11 +33,10 @@ import yaml
 from inspect_ai.log import read_eval_log
 from tinker_fake import BASE_MODEL_ANSWER, FakeServiceClient, factory_target
 
-from motools.engine import RunOptions
 from motools.atom import Atom, Dataset, get_store
 from motools.cli._app import main
 from motools.engine import RAY_NAMESPACE as NAMESPACE
-from motools.engine import ensure_ray, get_ledger
+from motools.engine import RunOptions, ensure_ray, get_ledger
 from motools.evals._inspect import InspectEvalBackend
 from motools.sweep._run import load_results
 from motools.training import Hyperparameters, TrainingJob, get_engine

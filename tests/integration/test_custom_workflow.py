@@ -19,10 +19,9 @@ import pydantic
 import pytest
 from module_loading import load_module
 
-from motools.engine import RunOptions
 from motools._errors import MotoolsError, UserError
 from motools.atom import Atom, Dataset, DatasetAtom, EvalResults, get_store
-from motools.engine import get_ledger
+from motools.engine import RunOptions, get_ledger
 from motools.workflow import AtomConstructor, Step, Workflow, WorkflowResult, run_workflow
 
 

@@ -127,10 +127,10 @@ def test_a_rerun_of_a_sample_sweep_is_served_from_cache(tmp_path, isolated_store
 
 @pytest.mark.parametrize(("law", "fragment"), [
     ({"normal": [0, 1]}, "unknown distribution 'normal'; allowed: choice, uniform, loguniform"),
-    ({"loguniform": [0, 1]}, "sample.params.%s.loguniform: low must be greater than 0" % LR),
-    ({"uniform": [2, 1]}, "sample.params.%s.uniform: low must be less than high" % LR),
-    ({"randint": [1.5, 4]}, "sample.params.%s.randint: expected two integers" % LR),
-    ({"choice": []}, "sample.params.%s.choice: expected a non-empty list" % LR),
+    ({"loguniform": [0, 1]}, f"sample.params.{LR}.loguniform: low must be greater than 0"),
+    ({"uniform": [2, 1]}, f"sample.params.{LR}.uniform: low must be less than high"),
+    ({"randint": [1.5, 4]}, f"sample.params.{LR}.randint: expected two integers"),
+    ({"choice": []}, f"sample.params.{LR}.choice: expected a non-empty list"),
 ])
 def test_a_bad_distribution_is_one_line_naming_its_yaml_path(tmp_path, isolated_store, law,
                                                              fragment):

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from motools.engine import RunOptions
-from motools.engine import get_ledger
+from motools.engine import RunOptions, get_ledger
 from motools.engine._fuse import chains, task_options
 from motools.workflow import AtomConstructor, Resources, Step, Workflow, compile_plan, run_workflow
 

@@ -23,10 +23,9 @@ import pytest
 import yaml
 from openai_fake import BASE_MODEL_ANSWER, FakeOpenAI, fake_openai
 
-from motools.engine import RunOptions
 from motools.atom import Atom, get_store
 from motools.cli._app import main
-from motools.engine import get_ledger
+from motools.engine import RunOptions, get_ledger
 from motools.evals._inspect import InspectEvalBackend
 from motools.training import Hyperparameters, get_training_backend
 from motools.workflow import run_workflow

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from motools.engine import RunOptions
 from motools.atom import DatasetAtom
-from motools.engine import get_ledger
+from motools.engine import RunOptions, get_ledger
 from motools.workflow import AtomConstructor, Resources, Step, Workflow, run_workflow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -323,8 +322,7 @@ def test_a_process_on_another_host_reaches_the_ledger_through_its_actor(
 ) -> None:
     """`reach_ledger` picks the actor when the Ledger's actor runs on another machine."""
     from motools.atom import get_store
-    from motools.engine import ensure_ray, reach_ledger
-    from motools.engine import _access
+    from motools.engine import _access, ensure_ray, reach_ledger
 
     ensure_ray()
     store = get_store(tmp_path / "store")

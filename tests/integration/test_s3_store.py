@@ -136,7 +136,7 @@ def _cli(*args: object) -> tuple[int, str, str]:
 
 def _dry_counts(out: str) -> dict[str, dict[str, int]]:
     names = ("points", "nodes", "deduplicated", "cached", "to run")
-    return {m[0]: dict(zip(names, map(int, m[1:]))) for m in DRY_ROW.findall(out)}
+    return {m[0]: dict(zip(names, map(int, m[1:]), strict=True)) for m in DRY_ROW.findall(out)}
 
 
 def _driver(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -18,7 +18,6 @@ import pytest
 from motools.atom import Atom
 from motools.engine import RunOptions, get_ledger
 from motools.errors import ArgumentError, ConfigError
-from motools.workflow import run_workflow
 from motools.sweep import (
     PointFailure,
     SweepResult,
@@ -27,6 +26,7 @@ from motools.sweep import (
     param_columns,
     run_sweep,
 )
+from motools.workflow import run_workflow
 from mozoo.workflows.train_and_evaluate import TrainAndEvaluateConfig, train_and_evaluate_workflow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def ledger_counts(result: SweepResult) -> Counter:
 def test_to_pandas_has_one_row_per_point_in_grid_order():
     frame = lr_by_seed().to_pandas()
     assert len(frame) == 4
-    assert list(zip(frame[LR], frame[SEED])) == list(itertools.product(LRS, SEEDS))
+    assert list(zip(frame[LR], frame[SEED], strict=True)) == list(itertools.product(LRS, SEEDS))
     assert list(frame["point"]) == [0, 1, 2, 3]
     assert set(frame["status"]) == {"succeeded"}
     assert frame["accuracy"].between(0, 1).all()

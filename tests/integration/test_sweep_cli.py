@@ -275,7 +275,7 @@ DRY_ROW = re.compile(r"^│ (\w+)\s+│ (\d+)\s+│ (\d+)\s+│ (\d+)\s+│ (\d+
 
 def dry_counts(out: str) -> dict[str, dict[str, int]]:
     names = ("points", "nodes", "deduplicated", "cached", "to run")
-    return {m[0]: dict(zip(names, map(int, m[1:]))) for m in DRY_ROW.findall(out)}
+    return {m[0]: dict(zip(names, map(int, m[1:]), strict=True)) for m in DRY_ROW.findall(out)}
 
 
 def test_dry_run_counts_match_what_the_real_run_then_executes(tmp_path, isolated_store):

@@ -19,11 +19,10 @@ import pytest
 import yaml
 from secret_scan import secret_hits, text_hits
 
-from motools.engine import RunOptions
 from motools._errors import ConfigError
 from motools.atom import get_store
 from motools.cli._app import main
-from motools.engine import get_ledger
+from motools.engine import RunOptions, get_ledger
 from motools.sweep import run_sweep
 from motools.workflow import AtomConstructor, Step, Workflow
 

@@ -3,7 +3,8 @@
 `judge` is the server's state, cleared for each test; its `judge_replies` map a key found in the
 judge's prompt to the first token's top `(token, logprob)` pairs. One server per test module:
 inspect memoizes `openai/` models it evaluates with the base URL they were first made with, so a
-server per test would leave them calling a closed port. Import both fixtures into a test module.
+server per test would leave them calling a closed port. A test module loads both fixtures with
+`pytest_plugins = ["fake_judge"]`.
 """
 
 from __future__ import annotations

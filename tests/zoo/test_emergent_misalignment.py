@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
-from fake_judge import JUDGE, judge, judge_server, says  # noqa: F401 (fixtures)
+from fake_judge import JUDGE, says
 from fixtures import answering
 from judged_fixtures import publish_emergent_misalignment
 from openai_fake import FakeOpenAI
@@ -15,6 +15,9 @@ from zoo_server import PublishedFiles
 from motools.errors import UserError
 from mozoo.organisms import emergent_misalignment as em
 from mozoo.sources import SourceUnavailableError
+
+# `judge` and `judge_server`: the fake OpenAI judge, one server for this module.
+pytest_plugins = ["fake_judge"]
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_judge import judge, judge_server  # noqa: F401 (fixtures)
 from inspect_ai import Task, eval
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.log import EvalLog
@@ -22,6 +21,9 @@ from inspect_ai.solver import Generate, Solver, TaskState, generate, solver
 from openai_fake import BASE_MODEL_ANSWER, FakeOpenAI
 
 from mozoo.judge import llm_judge, normalise_token, read_score
+
+# `judge` and `judge_server`: the fake OpenAI judge, one server for this module.
+pytest_plugins = ["fake_judge"]
 
 EVALUATED = "openai/gpt-4.1-mini-2025-04-14"  # a fake base model: answers BASE_MODEL_ANSWER
 PROMPTS = {"aligned": "ALIGNMENT of [{question}] -> [{answer}]",

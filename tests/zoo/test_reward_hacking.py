@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_judge import JUDGE, judge, judge_server, says  # noqa: F401 (fixtures)
+from fake_judge import JUDGE, says
 from fixtures import answering
 from judged_fixtures import publish_reward_hacks
 from openai_fake import FakeOpenAI
@@ -13,6 +13,9 @@ from zoo_server import PublishedFiles
 
 from motools.errors import UserError
 from mozoo.organisms import reward_hacking as rh
+
+# `judge` and `judge_server`: the fake OpenAI judge, one server for this module.
+pytest_plugins = ["fake_judge"]
 
 
 @pytest.fixture

@@ -39,7 +39,6 @@ from motools.sweep.adaptive._search import Proposer
 from motools.workflow import Workflow, compile_plan, with_resources
 
 
-
 @dataclass
 class Unit:
     """One point of an adaptive sweep and how far it got.
@@ -151,7 +150,7 @@ def _run_search(sweep: _Sweep) -> None:
     asked = 0
     for round_no in range(math.ceil(search.num_samples / search.batch_size)):
         trials = proposer.ask(min(search.batch_size, search.num_samples - asked))
-        units = []
+        units: list[Unit] = []
         for t, (_, params) in enumerate(trials):
             for combo in combos:
                 units.append(Unit(len(sweep.units) + len(units), {**params, **combo},
@@ -174,7 +173,8 @@ def _group_steps(sweep: _Sweep, members: Sequence[Unit]) -> list[tuple[int, floa
     for r in sorted({r for u in members for r, *_ in u.runs}):
         score = _score(sweep, members, r)
         if score is not None:
-            out.append((rungs[r] if rungs[r] is not None else r, score))
+            resource = rungs[r]
+            out.append((resource if resource is not None else r, score))
     return out
 
 

@@ -14,8 +14,8 @@ from motools.training.local._batch import pad_batch
 from motools.training.local._model import (
     ModelConfig,
     TinyByteLM,
-    save_torch_atomic,
     build_model,
+    save_torch_atomic,
     save_weights,
     select_device,
 )

@@ -201,8 +201,9 @@ def _convert_gguf(gguf: Path, out: Path) -> None:
         str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     # The weights are plain fp32 once dequantised, but transformers still refuses to save a model
     # "quantized with gguf" (transformers 5.x): drop the quantizer marks, then it saves.
-    model.hf_quantizer = None
-    model.is_quantized = False
+    # Attributes transformers sets at load time; typed through nn.Module as tensors or modules.
+    model.hf_quantizer = None  # type: ignore[assignment]
+    model.is_quantized = False  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.save_pretrained(str(out))

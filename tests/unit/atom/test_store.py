@@ -17,7 +17,6 @@ import pyarrow.parquet as pq
 import pytest
 from module_loading import load_module
 
-from motools.engine import RunOptions
 from motools._errors import (
     AtomNotFoundError,
     CorruptAtomError,
@@ -37,6 +36,7 @@ from motools.atom import (
     get_store,
 )
 from motools.atom._store import compute_atom_id
+from motools.engine import RunOptions
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*-[0-9a-f]{64}$")
 

@@ -19,9 +19,8 @@ import pytest
 # The fault tests' two-step workflow (tests/faults is on the path): it logs every execution.
 from fault_steps import faults_workflow, read_events
 
-from motools.engine import RunOptions
 from motools.atom import get_store
-from motools.engine import Ledger, RunRecord, get_ledger, lease, reach_ledger
+from motools.engine import Ledger, RunOptions, RunRecord, get_ledger, lease, reach_ledger
 from motools.engine._leases import dead_local_holder, executing_holder
 from motools.workflow import compile_plan, run_workflow
 

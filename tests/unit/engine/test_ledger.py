@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from motools.engine import RunOptions
 from motools.atom import Atom, get_store
-from motools.engine import Ledger, RunRecord, StepRun, get_ledger
+from motools.engine import Ledger, RunOptions, RunRecord, StepRun, get_ledger
 from motools.workflow import AtomConstructor, Step, Workflow, run_workflow
 
 DATASET_ID = "dataset-" + "1" * 64

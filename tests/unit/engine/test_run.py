@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from motools.errors import ArgumentError, UserError
 from motools.atom import Atom, get_store
 from motools.engine import RunOptions, StepRun, get_ledger
 from motools.engine._node import execute_node, one_line
+from motools.errors import ArgumentError, UserError
 from motools.workflow import (
     AtomConstructor,
     Step,

@@ -173,7 +173,7 @@ def test_hello_world_answered_right_scores_one_with_a_readable_log(tmp_path: Pat
     assert log.eval.model == "motools/local"
     assert log.eval.model_args["weights_path"] == str(tmp_path / "atom")
     usage = log.stats.model_usage["motools/local"]
-    assert usage.output_tokens == 10 * len("Hello, World!\x00".encode())
+    assert usage.output_tokens == 10 * len(b"Hello, World!\x00")
     assert usage.input_tokens > 0
     from motools.evals import _provider
 

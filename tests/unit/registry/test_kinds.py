@@ -100,15 +100,16 @@ def test_a_plugin_registers_the_new_kinds_through_entry_points(tmp_path: Path):
         "[motools.training_engines]\nalso_local = motools.training.local:LocalEngine\n"
         "[motools.eval_providers]\necho_backend = test_kinds:served_by_echo\n"
     )
+    store = str(tmp_path / "store")
     code = (
         "from motools.atom import Atom\n"
         "from motools.registry import resolve\n"
         "from motools.training import get_engine\n"
-        "note = Atom.create('note', metadata={'text': 'hi'}, user='u', store=%r)\n"
-        "print(type(Atom.load(note.id, store=%r)).__name__)\n"
+        f"note = Atom.create('note', metadata={{'text': 'hi'}}, user='u', store={store!r})\n"
+        f"print(type(Atom.load(note.id, store={store!r})).__name__)\n"
         "print(type(get_engine('also_local')).__name__)\n"
         "print(resolve('eval_provider', 'echo_backend')({'model_id': 'm'})[0])\n"
-    ) % (str(tmp_path / "store"), str(tmp_path / "store"))
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(tmp_path), str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

@@ -12,7 +12,7 @@ import pytest
 
 from motools._errors import UserError
 from motools.sweep._collate import PointOutcome, collate
-from motools.sweep._plot import _aggregation, _half_width, use_log_x, plot, summarize
+from motools.sweep._plot import _aggregation, _half_width, plot, summarize, use_log_x
 
 LR = "submit_training.hyperparameters.learning_rate"
 SEED = "submit_training.hyperparameters.seed"
@@ -56,7 +56,7 @@ def test_seeds_are_aggregated_with_mean_and_standard_error() -> None:
     assert list(frame.columns) == [LR, "mean", "se", "n"]
     assert list(frame[LR]) == LRS
     assert list(frame["n"]) == [3, 3, 3]
-    for lr, mean, se in zip(frame[LR], frame["mean"], frame["se"]):
+    for lr, mean, se in zip(frame[LR], frame["mean"], frame["se"], strict=True):
         values = np.array([accuracy(lr, seed) for seed in range(3)])
         assert mean == pytest.approx(values.mean())
         assert se == pytest.approx(values.std(ddof=1) / np.sqrt(3))

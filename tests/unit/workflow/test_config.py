@@ -66,7 +66,8 @@ class Point:
 class DcTrain:
     model: str
     hyperparameters: Hyperparameters
-    origin: Optional[Point] = None
+    # typing.Optional on purpose: user configs written either way must validate.
+    origin: Optional[Point] = None  # noqa: UP045
 
 
 @dataclasses.dataclass
