@@ -152,15 +152,16 @@ def test_pin_keeps_an_atom_through_gc_and_keep_runs_zero_forgets_the_cache(capsy
 
 def test_rebuild_restores_the_cache_index_after_losing_the_ledger(capsys, config):
     from motools.atom._store import get_store
-    from motools.engine import _run
+    from motools.engine import _access
 
     run_workflow(capsys, config)
     keys = [p.stem for p in (store_dir() / "steps").glob("*.json")]
     assert len(keys) == len(STEPS)
-    with _run._ledgers_lock:
-        for ledger in _run._ledgers.values():
+    with _access._lock:  # this process's open Ledgers go, as a new process would start
+        for ledger in _access._ledgers.values():
             ledger.close()
-        _run._ledgers.clear()
+        _access._ledgers.clear()
+        _access._routes.clear()
     for suffix in ("", "-wal", "-shm"):
         (store_dir() / f"ledger.sqlite{suffix}").unlink(missing_ok=True)
     (store_dir() / "steps" / "garbage.json").write_text("{not json")
@@ -169,7 +170,7 @@ def test_rebuild_restores_the_cache_index_after_losing_the_ledger(capsys, config
     assert code == 0
     assert "warning: skipped step record garbage.json" in out
     assert f"rebuilt: {len(STEPS)} cache entries" in out
-    ledger = _run.get_ledger(get_store())
+    ledger = _access.get_ledger(get_store())
     assert set(ledger.lookup_many(keys)) == set(keys)
     (store_dir() / "steps" / "garbage.json").unlink()
     assert_all_cached(run_workflow(capsys, config))

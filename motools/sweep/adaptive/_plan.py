@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from motools._errors import ConfigError
-from motools.sweep._collate import CONTEXT_COLUMNS, STATUS_COLUMNS, TASK_COLUMN
+from motools.sweep._collate import CONTEXT_COLUMNS, OVERRIDES_COLUMN, STATUS_COLUMNS, TASK_COLUMN
 from motools.sweep._expand import SweepPoint, expand, swept_paths
 from motools.sweep._spec import SweepSpec
 from motools.sweep.adaptive._halving import brackets, worst_case
@@ -15,8 +15,8 @@ from motools.sweep.adaptive._search import distributions
 from motools.sweep.adaptive._spec import Mode, SearchSpec, check_schedule_shape
 from motools.workflow import Workflow, check_paths, paths_overlap, set_paths, validate_config
 
-_NOT_METRICS = frozenset({"point", TASK_COLUMN, *CONTEXT_COLUMNS, *STATUS_COLUMNS, "rung",
-                          "resource", "round", "trial"})
+_NOT_METRICS = frozenset({"point", OVERRIDES_COLUMN, TASK_COLUMN, *CONTEXT_COLUMNS,
+                          *STATUS_COLUMNS, "rung", "resource", "round", "trial"})
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,8 @@ def plan_adaptive(
             (schedule.metric, schedule.mode) != (search.metric, search.mode)):
         raise ConfigError(f"{source}: search.metric/mode: {search.metric} ({search.mode}) differs "
                           f"from schedule's {schedule.metric} ({schedule.mode}); give one")
-    params = {*(search.params if search is not None else ()), *swept_paths_of(spec)}
+    params = {*(search.params if search is not None else ()),
+              *(path for path, _ in swept_paths(spec))}
     if metric in _NOT_METRICS or metric in params:
         raise ConfigError(f"{source}: {section}.metric: {metric!r} is not a metric column; give an "
                           "eval metric (e.g. accuracy) or train_loss")
@@ -126,10 +127,6 @@ def plan_adaptive(
         reduction_factor=schedule.reduction_factor if schedule is not None else 3,
         hyperband=schedule is not None and schedule.kind == "hyperband",
         points=points, combos=combos, search=search)
-
-
-def swept_paths_of(spec: SweepSpec) -> list[str]:
-    return [path for path, _ in swept_paths(spec)]
 
 
 def _check_resource(spec: SweepSpec, workflow: Workflow, base: dict[str, Any], source: str,
