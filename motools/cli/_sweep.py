@@ -52,7 +52,7 @@ def run(
 ) -> int:
     """Run every point of a sweep as one plan; print a row per point and any failures."""
     from motools.engine import ProgressDisplay, RunOptions
-    from motools.sweep import dry_run_sweep_file, run_sweep_file
+    from motools.sweep import dry_run_sweep_file, point_label, run_sweep_file
 
     options = RunOptions(executor=executor.value, address=address, store=store,
                          force_rerun=force_steps(force_rerun), no_cache=no_cache, user=user,
@@ -97,7 +97,7 @@ def run(
     if report is not None:
         _write_report(result.run_id, report, result.store)
     if result.failures:
-        rows = [(f.step, _point_label(f.index, f.overrides), f.error) for f in result.failures]
+        rows = [(f.step, point_label(f.index, f.overrides), f.error) for f in result.failures]
         print_failures(rows, result.run_id)
         return 1
     return 0
@@ -129,11 +129,6 @@ def _print_adaptive_preview(preview: SweepPreview) -> None:
     console().print(f"worst case {worst} of {grid} epoch-units of the full grid "
                     f"({grid / worst:.1f}x less); the steps above are the first rung's",
                     highlight=False)
-
-
-def _point_label(index: int, overrides: dict[str, object]) -> str:
-    shown = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in overrides.items())
-    return f"{index} ({shown})" if shown else str(index)
 
 
 def _find_run(target: str, store: AtomStore) -> RunRecord:

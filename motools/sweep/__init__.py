@@ -19,7 +19,7 @@ from motools.sweep._collate import (
     write_results,
 )
 from motools.sweep._curves import PointCurve, plot_curves, training_curves
-from motools.sweep._expand import SweepPoint
+from motools.sweep._expand import SweepPoint, point_label
 from motools.sweep._file import dry_run_sweep_file, run_sweep_file
 from motools.sweep._find import find_sweep_run
 from motools.sweep._live import live_results
@@ -54,6 +54,7 @@ __all__ = [
     "param_columns",
     "plot",
     "plot_curves",
+    "point_label",
     "point_overrides",
     "read_point_index",
     "read_results",

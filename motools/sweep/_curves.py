@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from motools._errors import UserError
-from motools.sweep._expand import _short
+from motools.sweep._expand import point_label
 from motools.sweep._run import read_point_index
 from motools.training._curves import LOSS_PER_EPOCH, LOSS_PER_STEP
 
@@ -42,9 +42,8 @@ class PointCurve:
 
     @property
     def label(self) -> str:
-        """`3: learning_rate=0.001`: the point's index and its values."""
-        shown = _short(self.overrides)
-        return f"{self.index}: {shown}" if shown else str(self.index)
+        """`3 (learning_rate=0.001)`: the point's index and its values (`point_label`)."""
+        return point_label(self.index, self.overrides)
 
 
 def training_curves(

@@ -104,6 +104,15 @@ def base_config(spec: SweepSpec, workflow: Workflow, *, source_dir: str | Path) 
     return _deep_merge(data, inline)
 
 
+def point_label(index: int, overrides: Mapping[str, Any]) -> str:
+    """How every table, legend and error names a point: `3 (learning_rate=0.001, seed=1)`.
+
+    Each path is shortened to the shortest dotted suffix that tells the point's paths apart.
+    """
+    shown = _short(overrides)
+    return f"{index} ({shown})" if shown else str(index)
+
+
 def _short(overrides: Mapping[str, Any]) -> str:
     # The shortest dotted suffix that tells the point's paths apart: `learning_rate`, not the
     # whole path, unless two steps share a field name (`submit_training.backend_name`).
@@ -195,7 +204,7 @@ def expand(
             # Axis order for the overrides: grid keys, then zip keys, then an explicit point's.
             overrides = {**head, **row} if h < n_grid else {**row, **head}
             i = len(points)
-            label = f"{source} point {i}" + (f" ({_short(overrides)})" if overrides else "")
+            label = f"{source} point {point_label(i, overrides)}"
             # Swept local code paths are relative to the sweep file (base values are absolute).
             data = set_paths(base, overrides, where=label, config_class=workflow.config_class,
                              folder=spec.source_dir.resolve())

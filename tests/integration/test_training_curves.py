@@ -77,7 +77,7 @@ def test_sweep_curves_draws_loss_against_step_one_line_per_point(local_sweep, tm
     sweep, store, run_id = local_sweep
     curves = training_curves(sweep, store=store)
     assert [c.index for c in curves] == [0, 1]
-    assert [c.label for c in curves] == ["0: learning_rate=0.003", "1: learning_rate=0.01"]
+    assert [c.label for c in curves] == ["0 (learning_rate=0.003)", "1 (learning_rate=0.01)"]
     assert all(len(c.loss_per_step) == EPOCHS * STEPS_PER_EPOCH for c in curves)
     out = tmp_path / "plots" / "loss.png"
     result = cli("sweep", "curves", run_id, "-o", out, "--store", store)
