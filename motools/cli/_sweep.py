@@ -141,15 +141,13 @@ def _find_run(target: str, store: AtomStore) -> RunRecord:
 
 def _results(target: str, store: AtomStore) -> tuple[RunRecord, pa.Table]:
     """The run's results table; while it runs (or if it stopped), its finished points so far."""
-    from motools.sweep import live_results, load_results
+    from motools.sweep import run_results
 
     run = _find_run(target, store)
-    table = load_results(store, run.id)
-    if table is None:
-        table = live_results(store, run)
-    if table is None:
+    found = run_results(store, run)
+    if found is None:
         raise UserError(f"run {run.id} has no results yet (status: {run.observed_status()})")
-    return run, table
+    return run, found[0]
 
 
 @sweep_app.command("results")
@@ -257,7 +255,7 @@ def status(
 
     from motools.atom import get_store
     from motools.engine import get_ledger
-    from motools.sweep import live_results, load_results
+    from motools.sweep import run_results
 
     st = get_store(store)
     run = _find_run(run_id, st)
@@ -270,9 +268,9 @@ def status(
         f"({parts}); {run.info.get('points', '?')} points",
         highlight=False,
     )
-    final = load_results(st, run.id)
-    table = final if final is not None else live_results(st, run)
-    if table is not None:
+    found = run_results(st, run)
+    if found is not None:
+        table, final = found
         points = Counter(table.column("status").to_pylist())
         console().print("points: " + ", ".join(f"{k} {v}" for k, v in sorted(points.items())),
                         highlight=False)
@@ -283,5 +281,5 @@ def status(
                 shown = ", ".join(f"{s} {n}" for (r, s), n in sorted(reached.items())
                                   if r == rung)
                 console().print(f"rung {rung}: {shown}", highlight=False)
-        if final is None:  # not over: the finished points' rows, the rest pending / running
+        if not final:  # not over: the finished points' rows, the rest pending / running
             print_results(table, title=f"{run.name} ({run.id}) so far", limit=None)

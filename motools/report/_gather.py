@@ -102,21 +102,18 @@ def gather(target: str | os.PathLike[str], store: AtomStore) -> ReportData:
     from motools.engine import get_ledger
     from motools.sweep import (
         find_sweep_run,
-        live_results,
-        load_results,
         point_overrides,
         read_point_index,
+        run_results,
         training_curves,
     )
     from motools.sweep.adaptive import load_rungs
 
     run = find_sweep_run(target, store=store)
-    table = load_results(store, run.id)
-    final = table is not None
-    if table is None:
-        table = live_results(store, run)
-    if table is None:
+    found = run_results(store, run)
+    if found is None:
         raise UserError(f"run {run.id} has no results yet (status: {run.observed_status()})")
+    table, final = found
     entries = read_point_index(store, run.id) or []
     settled: dict[str, StepRun] = {sr.plan_id: sr for sr in get_ledger(store).step_runs_of(run.id)}
     rows = table.to_pylist()

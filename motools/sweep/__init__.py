@@ -22,7 +22,7 @@ from motools.sweep._curves import PointCurve, plot_curves, training_curves
 from motools.sweep._expand import SweepPoint, point_label
 from motools.sweep._file import dry_run_sweep_file, run_sweep_file
 from motools.sweep._find import find_sweep_run
-from motools.sweep._live import live_results
+from motools.sweep._live import live_results, run_results
 from motools.sweep._logs import ExportedLogs, export_eval_logs
 from motools.sweep._plot import plot, reference_lines, summarize, use_log_x
 from motools.sweep._run import (
@@ -59,6 +59,7 @@ __all__ = [
     "read_point_index",
     "read_results",
     "reference_lines",
+    "run_results",
     "run_sweep",
     "run_sweep_file",
     "summarize",

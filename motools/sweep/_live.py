@@ -58,3 +58,19 @@ def live_results(store: AtomStore, run: RunRecord) -> pa.Table | None:
                                          defaults=entry.defaults))
     return collate(outcomes)
 
+
+
+def run_results(store: AtomStore, run: RunRecord) -> tuple[pa.Table, bool] | None:
+    """A sweep run's results as every reader shows them: (table, final).
+
+    The table the run stored (final; an adaptive sweep also stores it after each rung, not
+    final while the run is running), else the live one collated from the points settled so far;
+    None when the run has neither yet.
+    """
+    from motools.sweep._run import load_results
+
+    table = load_results(store, run.id)
+    if table is not None:
+        return table, run.observed_status() != "running"
+    live = live_results(store, run)
+    return None if live is None else (live, False)
