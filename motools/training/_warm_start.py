@@ -116,7 +116,9 @@ def find_start(files: JobFiles, n_epochs: int) -> Start | None:
     found = sorted((int(m.group(1)) for name in family.names() if (m := _ENTRY.match(name))),
                    reverse=True)
     for shorter in (n for n in found if n < n_epochs):
-        entry = family.read_json(f"epochs-{shorter}.json") or {}
+        entry = family.read_json(f"epochs-{shorter}.json")
+        if not entry:  # removed since it was listed
+            continue
         source = JobFiles(files.store, entry["job_id"])
         result = source.read_json("result.json") or {}
         ref = result.get("checkpoint")
