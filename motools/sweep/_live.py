@@ -63,14 +63,14 @@ def live_results(store: AtomStore, run: RunRecord) -> pa.Table | None:
 def run_results(store: AtomStore, run: RunRecord) -> tuple[pa.Table, bool] | None:
     """A sweep run's results as every reader shows them: (table, final).
 
-    The table the run stored (final; an adaptive sweep also stores it after each rung, not
-    final while the run is running), else the live one collated from the points settled so far;
-    None when the run has neither yet.
+    The table the run stored, else the live one collated from the points settled so far; None
+    when the run has neither yet. Final only for a run that ended normally: an adaptive sweep
+    stores its table after each rung, so a running or interrupted one's table is not final.
     """
     from motools.sweep._run import load_results
 
     table = load_results(store, run.id)
     if table is not None:
-        return table, run.observed_status() != "running"
+        return table, run.observed_status() in ("succeeded", "failed")
     live = live_results(store, run)
     return None if live is None else (live, False)

@@ -21,13 +21,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from motools import __version__
 from motools._errors import ConfigError
 from motools.atom import Atom, atom_type_of
 from motools.atom._store import AtomStore, get_store
 from motools.engine._options import RunOptions
 from motools.engine._result import StepState, StepStates, WorkflowResult
 from motools.engine._run import OpenRun, open_run
-from motools.sweep._collate import STOPPED, PointOutcome, collate
+from motools.sweep._collate import STOPPED, PointOutcome, collate, metric_columns
 from motools.sweep._expand import SweepPoint, expand
 from motools.sweep._find import sweep_digest
 from motools.sweep._run import POINTS_FILE, RESULTS_FILE, SweepResult, outcome
@@ -109,8 +110,6 @@ def execute_adaptive(
     """
     plan = plan_adaptive(spec, workflow, dict(base), source)
     store = get_store(options.store)
-    from motools import __version__
-
     # `metric` and `mode` at the top: what the report ranks the points by.
     run_info = {"source": source, "workflow": workflow.name, "sweep_digest": sweep_digest(spec),
                 "motools_version": __version__, "metric": plan.metric, "mode": plan.mode,
@@ -271,8 +270,6 @@ def _check_metric(sweep: _Sweep, outcomes: Sequence[PointOutcome]) -> None:
     if not ok or any(_metric_value(o, metric) is not None for o in ok):
         return
     table = collate(ok)
-    from motools.sweep._collate import metric_columns
-
     shown = ", ".join(metric_columns(table)) or "none"
     raise ConfigError(f"{sweep.source}: {sweep.plan.section}.metric: no step produces "
                       f"{metric!r}; results columns: {shown}")
